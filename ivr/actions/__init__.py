@@ -1,0 +1,25 @@
+"""Named actions a flow's ``action`` node may run.
+
+The registry is one explicit dict: an action exists because it is listed here, not
+because some module was imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ivr.engine.context import Action, CallContext
+from ivr.prompts.catalogue import fill
+
+
+async def set_variables(ctx: CallContext, args: Mapping[str, Any]) -> str:
+    """Set call variables from the node's ``args`` (values may use ``{variables}``)."""
+    for name, value in args.items():
+        ctx.variables[str(name)] = fill(str(value), ctx.variables)
+    return "ok"
+
+
+ACTIONS: dict[str, Action] = {
+    "set": set_variables,
+}

@@ -1,0 +1,1 @@
+"""FastAGI: the server, and a typed async channel over panoramisk's request."""

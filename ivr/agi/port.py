@@ -1,0 +1,76 @@
+"""The engine's call port over a real Asterisk channel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ivr.agi import variables as var
+from ivr.agi.channel import AgiChannel
+from ivr.engine.model import InputNode
+from ivr.engine.port import Audio, Digits, Number, Segment
+
+
+def _event_body(name: str, fields: dict[str, str]) -> str:
+    clean = {key: value.replace(",", " ").replace("\n", " ") for key, value in fields.items()}
+    return ",".join([name, *(f"{key}: {value}" for key, value in clean.items())])
+
+
+class AgiPort:
+    """Plays, listens and hands over through AGI commands."""
+
+    def __init__(
+        self,
+        channel: AgiChannel,
+        call_id: str,
+        listen_events: bool = True,
+        max_prompt_seconds: float = 180.0,
+    ) -> None:
+        self._channel = channel
+        self._call_id = call_id
+        self._listen_events = listen_events
+        self._max_prompt = max_prompt_seconds
+
+    async def play(self, segments: Sequence[Segment], escape: str) -> str | None:
+        """Each segment in turn; a key stops the rest and is returned."""
+        for segment in segments:
+            key: str | None = None
+            if isinstance(segment, Audio):
+                if segment.sound is None:
+                    continue  # no audio rendered yet: the text is in the catalogue only
+                key = (await self._channel.stream_file(segment.sound, escape, self._max_prompt)).key
+            elif isinstance(segment, Digits):
+                key = await self._channel.say_digits(segment.digits, escape)
+            elif isinstance(segment, Number):
+                key = await self._channel.say_number(segment.number, escape)
+            if key is not None:
+                return key
+        return None
+
+    async def wait_digit(self, timeout: float) -> str | None:
+        """The next key within ``timeout`` seconds."""
+        return await self._channel.wait_for_digit(timeout)
+
+    async def listening(self, flow: str, node: InputNode, ask: str, attempt: int) -> None:
+        """Announce the listening point as an AMI UserEvent (if switched on)."""
+        if self._listen_events:
+            await self.event(
+                var.EVENT_LISTEN,
+                {"Flow": flow, "Node": node.id, "Ask": ask, "Attempt": str(attempt)},
+            )
+
+    async def event(self, name: str, fields: dict[str, str]) -> None:
+        """An AMI UserEvent carrying the call id."""
+        if self._listen_events:
+            body = {"CallId": self._call_id, **fields}
+            await self._channel.exec("UserEvent", _event_body(name, body))
+
+    async def hand_over(self, queue: str, pop_id: str) -> None:
+        """Set the variables the dialplan queues by; the action last, as the commit."""
+        await self._channel.set_variable(var.QUEUE, queue)
+        await self._channel.set_variable(var.POP_ID, pop_id)
+        await self._channel.set_variable(var.ACTION, var.ACTION_QUEUE)
+
+    async def finish(self) -> None:
+        """Hang up (the dialplan would too, on ``PLN123_ACTION=hangup``)."""
+        await self._channel.set_variable(var.ACTION, var.ACTION_HANGUP)
+        await self._channel.hangup()

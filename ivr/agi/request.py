@@ -1,0 +1,83 @@
+"""Reading an AGI session off the socket: the header block and command results.
+
+panoramisk's FastAGI handler reads the header block in a loop with no end-of-file
+check (a peer that closes early makes it spin) and no timeout, and its result reader
+turns end-of-file into a ``ValueError``. Both reads live here instead, bounded in
+time and size, and a closed connection is a :class:`CallerHungUp`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from panoramisk.fast_agi import Request
+from panoramisk.utils import parse_agi_result
+
+from ivr.agi.errors import AgiProtocolError, CallerHungUp
+
+MAX_HEADER_LINES = 200
+MAX_LINE_BYTES = 8192
+
+
+async def read_line(reader: asyncio.StreamReader) -> str:
+    """One line without its end, or :class:`CallerHungUp` when the peer has gone."""
+    try:
+        raw = await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as exc:
+        raise CallerHungUp("connection closed by Asterisk") from exc
+    except asyncio.LimitOverrunError as exc:
+        raise AgiProtocolError("line longer than the stream limit") from exc
+    except ConnectionError as exc:
+        raise CallerHungUp(f"connection lost: {exc}") from exc
+    if len(raw) > MAX_LINE_BYTES:
+        raise AgiProtocolError("AGI line too long")
+    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+async def read_headers(reader: asyncio.StreamReader, timeout: float) -> dict[str, str]:
+    """The ``agi_*`` header block that opens every FastAGI session.
+
+    Ends at the first empty line. Raises :class:`CallerHungUp` if the connection
+    closes first, :class:`TimeoutError` if it takes longer than ``timeout`` seconds,
+    :class:`AgiProtocolError` for a block that is not AGI.
+    """
+    headers: dict[str, str] = {}
+    async with asyncio.timeout(timeout):
+        for _ in range(MAX_HEADER_LINES):
+            line = await read_line(reader)
+            if not line:
+                if "agi_network_script" not in headers and "agi_request" not in headers:
+                    raise AgiProtocolError("header block without agi_request")
+                return headers
+            key, sep, value = line.partition(": ")
+            if not sep or not key.startswith("agi_"):
+                raise AgiProtocolError(f"not an AGI header line: {line[:60]!r}")
+            headers[key] = value
+    raise AgiProtocolError(f"more than {MAX_HEADER_LINES} header lines")
+
+
+class AgiRequest(Request):  # type: ignore[misc]
+    """panoramisk's request, with a result reader that notices a closed socket."""
+
+    def __init__(
+        self,
+        headers: dict[str, str],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        super().__init__(app=None, headers=headers, reader=reader, writer=writer)
+
+    async def _read_result(self) -> dict[str, Any]:
+        line = await read_line(self.reader)
+        if not line:
+            raise AgiProtocolError("empty result line")
+        try:
+            result: dict[str, Any] = parse_agi_result(line)
+        except ValueError as exc:
+            raise AgiProtocolError(f"not an AGI result: {line[:60]!r}") from exc
+        return result
+
+    async def read_raw_line(self) -> str:
+        """A further line of a multi-line answer (``520-`` usage text)."""
+        return await read_line(self.reader)

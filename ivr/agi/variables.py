@@ -1,0 +1,21 @@
+"""Channel variables shared with the dialplan (``asterisk_conf/extensions.conf``).
+
+The dialplan reads these after the AGI returns; their names live here only.
+"""
+
+#: ``queue`` or ``hangup``: what the dialplan does when the IVR lets go. Unset means the
+#: IVR failed, and the dialplan queues the call to ``umum``.
+ACTION = "PLN123_ACTION"
+ACTION_QUEUE = "queue"
+ACTION_HANGUP = "hangup"
+#: Queue the call goes to.
+QUEUE = "PLN123_QUEUE"
+#: Id of the screen-pop the CSO's page shows (exported on queue events).
+POP_ID = "PLN123_POP_ID"
+#: Id of the call record.
+CALL_ID = "PLN123_CALL_ID"
+
+#: AMI UserEvent names the IVR emits.
+EVENT_CALL_START = "PLN123CallStart"
+EVENT_LISTEN = "PLN123Listen"
+EVENT_CALL_END = "PLN123CallEnd"

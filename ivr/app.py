@@ -1,0 +1,106 @@
+"""The IVR server: FastAGI in, flows run, call records out.
+
+Wires the settings, the flow library, the call store and the FastAGI server; handles
+SIGHUP (reload flows, keep the last good ones) and SIGTERM (finish calls up to the
+grace period, then stop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import uuid
+from urllib.parse import urlsplit
+
+from ivr.agi import variables as var
+from ivr.agi.channel import AgiChannel
+from ivr.agi.port import AgiPort
+from ivr.agi.server import FastAgiServer
+from ivr.config import Settings
+from ivr.domain.callerid import mask
+from ivr.engine.call import open_call
+from ivr.engine.interpreter import run_call
+from ivr.engine.library import LibraryHolder
+from ivr.store.calls import CallStore
+
+log = logging.getLogger(__name__)
+
+
+def flow_of(headers: dict[str, str], default: str) -> str:
+    """The flow an AGI request names: ``agi://host:port/main`` runs ``main``."""
+    script = headers.get("agi_network_script") or ""
+    if not script:
+        script = urlsplit(headers.get("agi_request", "")).path
+    name = script.strip("/").split("?", 1)[0]
+    return name or default
+
+
+class IvrApp:
+    """Runs a flow for each call Asterisk hands over."""
+
+    def __init__(self, settings: Settings, library: LibraryHolder, store: CallStore) -> None:
+        self.settings = settings
+        self.library = library
+        self.store = store
+        self.server = FastAgiServer(
+            self.handle_call,
+            host=settings.agi.host,
+            port=settings.agi.port,
+            allow=settings.agi.allow,
+            header_timeout=settings.agi.header_timeout,
+            command_timeout=settings.agi.command_timeout,
+        )
+
+    async def handle_call(self, channel: AgiChannel) -> None:
+        """One call, from the header block to its outcome."""
+        headers = channel.headers
+        library = self.library.current  # a reload mid-call does not change this call
+        flow_name = flow_of(headers, self.settings.default_flow)
+        call_id = uuid.uuid4().hex
+        caller = headers.get("agi_callerid", "")
+        if caller in ("unknown", "<unknown>"):
+            caller = ""
+        port = AgiPort(
+            channel, call_id, self.settings.agi.listen_events, self.settings.agi.max_prompt_seconds
+        )
+        await channel.set_variable(var.CALL_ID, call_id)
+        if flow_name not in library.flows:
+            log.error(
+                "call %s asks for flow %r, which does not exist; running %s",
+                call_id,
+                flow_name,
+                self.settings.default_flow,
+            )
+            flow_name = self.settings.default_flow
+        log.info("call %s from %s runs flow %s", call_id, mask(caller), flow_name)
+        ctx = await open_call(
+            self.settings,
+            library,
+            self.store,
+            port,
+            flow_name,
+            caller,
+            call_id=call_id,
+            channel=headers.get("agi_channel", ""),
+            uniqueid=headers.get("agi_uniqueid", ""),
+        )
+        outcome = await run_call(ctx)
+        log.info("call %s ended: %s", call_id, outcome.value)
+
+    async def run(self) -> None:
+        """Serve until SIGTERM/SIGINT; reload flows on SIGHUP."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.library.reload)
+        await self.server.start()
+        print(f"pln123 serving FastAGI on {self.settings.agi.host}:{self.server.port}", flush=True)
+        try:
+            await stop.wait()
+            log.info("stopping: no new calls")
+        finally:
+            await self.server.shutdown(self.settings.agi.shutdown_grace)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)

@@ -1,0 +1,1 @@
+"""Benchmarks run by ``pln123 bench``."""

@@ -1,0 +1,403 @@
+"""``pln123 bench agi``: the IVR's cost per call against a bare panoramisk handler.
+
+Each server runs in its own process so only its CPU is counted (``time.process_time``
+in the child: every thread, the SQLite writer included). The load generator is the
+fake Asterisk (:mod:`ivr.testing.fake_asterisk`) in this process: N concurrent calls,
+the caller listening to each prompt, pressing 1 at the menu, then a 12-digit IDPEL, so
+the ``main`` flow plays, listens, collects and transfers. A prompt playing or a caller
+thinking is simulated by a random delay before the fake answers a command that plays
+or listens; the step latency measured is the server's part only: from the fake's
+answer sent to the next command received.
+
+The bare handler replays the exact command sequence the IVR sent for one call with
+panoramisk's ``Request.send_command`` behind its ``Application.handler``: the floor
+any FastAGI server on panoramisk pays for the same conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import pickle
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ivr.agi import variables as var
+from ivr.config import Settings
+from ivr.prompts.catalogue import CATALOGUE_FILE, PromptCatalogue
+from ivr.testing.fake_asterisk import CallRecord, CallScript, End, place_call
+
+HOST = "127.0.0.1"
+FLOW = "main"
+#: The caller picks 1 (periksa), then keys a 12-digit IDPEL.
+KEYS = "1" + "532110987654"
+EXPECTED_QUEUE = "periksa"
+#: Calls connecting (and sending their header block) at the same time.
+OPEN_GATE = 64
+#: Calls start evenly spread over this many seconds (arrivals, not a thundering herd);
+#: every call lasts longer than this, so all of them are in progress at once.
+RAMP_SECONDS = 2.0
+#: Calls run before measuring: imports, caches and the database file warm up.
+WARMUP_CALLS = 20
+#: Seconds a prompt plays or a caller takes to press a key (uniform), scaled down.
+MEDIA_DELAY = (0.15, 0.35)
+#: Targets from the issue.
+TARGET_CPU_RATIO = 1.5
+TARGET_P99_MS = 10.0
+CHILD_TIMEOUT = 60.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SideResult:
+    """The figures of one server under the load."""
+
+    name: str
+    calls: int
+    failed: int
+    cpu_per_call: float
+    step_p50_ms: float
+    step_p99_ms: float
+    commands_per_call: int
+    wall_seconds: float
+    peak_concurrent: int
+    note: str = ""
+
+
+# -- the servers, each in its own process -----------------------------------------------
+#
+# The parent starts ``python -m ivr.bench.agi`` and talks to it by lines: it writes the
+# pickled job (base64) on the child's stdin; the child answers its port, then "ready"
+# when told "start", then the measured figures (base64 pickle) when told "stop".
+
+
+@dataclass(frozen=True)
+class _Job:
+    kind: str  # "ivr" or "bare"
+    settings: Settings
+    commands: list[str]
+
+
+def _child_main() -> None:
+    """Process entry: serve FastAGI, report the port, measure CPU between start and stop."""
+    from ivr.logs import setup_logging
+
+    setup_logging("WARNING")
+    job: _Job = pickle.loads(base64.b64decode(sys.stdin.buffer.readline()))
+    asyncio.run(_serve(job))
+
+
+def _say(message: object) -> None:
+    sys.stdout.write(base64.b64encode(pickle.dumps(message)).decode() + "\n")
+    sys.stdout.flush()
+
+
+async def _serve(job: _Job) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def hear() -> str:
+        line: bytes = await loop.run_in_executor(None, sys.stdin.buffer.readline)
+        return line.decode().strip()
+
+    if job.kind == "ivr":
+        from ivr.actions import ACTIONS
+        from ivr.app import IvrApp
+        from ivr.engine.library import LibraryHolder
+        from ivr.store.calls import CallStore
+
+        settings = job.settings
+        store = CallStore(settings.db_path)
+        library = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
+        app = IvrApp(settings, library, store)
+        await app.server.start()
+        _say(app.server.port)
+        await hear()  # start
+        started = time.process_time()
+        _say("ready")
+        await hear()  # stop
+        cpu = time.process_time() - started
+        await app.server.shutdown(0)
+        store.close()
+        _say({"cpu": cpu, "outcomes": _outcomes(settings.db_path)})
+        return
+
+    from panoramisk.fast_agi import Application
+
+    commands = job.commands
+
+    async def replay(request: Any) -> None:
+        for command in commands:
+            await request.send_command(command)
+
+    application = Application()
+    application.add_route(FLOW, replay)
+    server = await asyncio.start_server(application.handler, HOST, 0, backlog=1024)
+    _say(int(server.sockets[0].getsockname()[1]))
+    await hear()
+    started = time.process_time()
+    _say("ready")
+    await hear()
+    cpu = time.process_time() - started
+    server.close()
+    await server.wait_closed()
+    _say({"cpu": cpu, "outcomes": {}})
+
+
+def _outcomes(db_path: Path) -> dict[str, int]:
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute("SELECT COALESCE(outcome, 'open'), COUNT(*) FROM calls GROUP BY 1")
+        return {str(outcome): int(count) for outcome, count in rows}
+
+
+class _Server:
+    """The parent's end of a benchmark server process."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, job: _Job) -> _Server:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ivr.bench.agi",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        server = cls(process)
+        server.tell(base64.b64encode(pickle.dumps(job)).decode())
+        return server
+
+    def tell(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+
+    async def hear(self) -> Any:
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), CHILD_TIMEOUT)
+        if not line:
+            raise RuntimeError("the benchmark server process ended early (see its stderr)")
+        return pickle.loads(base64.b64decode(line))
+
+    async def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 10)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+# -- the load generator -----------------------------------------------------------------
+
+
+def _ivr_ok(record: CallRecord) -> bool:
+    return (
+        record.ended is End.SERVER_CLOSED
+        and record.keys_left == ""
+        and record.variables.get(var.ACTION) == var.ACTION_QUEUE
+        and record.variables.get(var.QUEUE) == EXPECTED_QUEUE
+    )
+
+
+def _percentile(ordered: Sequence[float], fraction: float) -> float:
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def _drive(
+    port: int, script: CallScript, calls: int, gate: asyncio.Semaphore
+) -> tuple[list[CallRecord | BaseException], int]:
+    """``calls`` calls starting evenly over :data:`RAMP_SECONDS`; their records, and the
+    most calls that were in progress at once."""
+    active = peak = 0
+
+    async def one(index: int) -> CallRecord:
+        nonlocal active, peak
+        await asyncio.sleep(index * RAMP_SECONDS / calls)
+        active += 1
+        peak = max(peak, active)
+        try:
+            return await place_call(
+                HOST, port, replace(script, uniqueid=f"bench.{index}"), open_gate=gate
+            )
+        finally:
+            active -= 1
+
+    results = await asyncio.gather(*(one(i) for i in range(calls)), return_exceptions=True)
+    return results, peak
+
+
+async def _run_side(
+    name: str, kind: str, settings: Settings, calls: int, commands: list[str]
+) -> tuple[SideResult, list[str]]:
+    """Start one server process, warm it up, drive ``calls`` concurrent calls; its figures.
+
+    Also returns the command sequence of one warm-up call.
+    """
+    server = await _Server.start(_Job(kind, settings, commands))
+    try:
+        port = int(await server.hear())
+        script = CallScript(keys=KEYS, barge_in=False, script=FLOW)
+        gate = asyncio.Semaphore(OPEN_GATE)
+        warm = await asyncio.gather(
+            *(
+                place_call(HOST, port, replace(script, uniqueid=f"warm.{i}"), open_gate=gate)
+                for i in range(WARMUP_CALLS)
+            )
+        )
+        sequence = warm[0].commands
+        load = replace(script, measure=True, media_delay=MEDIA_DELAY)
+        server.tell("start")
+        await server.hear()
+        started = time.perf_counter()
+        results, peak = await _drive(port, load, calls, gate)
+        wall = time.perf_counter() - started
+        server.tell("stop")
+        report = await server.hear()
+    finally:
+        await server.close()
+
+    records = [r for r in results if isinstance(r, CallRecord)]
+    if kind == "ivr":
+        good = [r for r in records if _ivr_ok(r)]
+    else:
+        good = [
+            r for r in records if r.ended is End.SERVER_CLOSED and len(r.commands) == len(commands)
+        ]
+    steps = sorted(step for record in good for step in record.steps)
+    note = ""
+    if kind == "ivr":
+        queued = report["outcomes"].get("queued", 0)
+        if queued != WARMUP_CALLS + len(good):
+            note = f"database has {queued} queued calls, expected {WARMUP_CALLS + len(good)}"
+    errors = {type(r).__name__ for r in results if isinstance(r, BaseException)}
+    if errors:
+        note = (note + "; " if note else "") + "errors: " + ", ".join(sorted(errors))
+    result = SideResult(
+        name=name,
+        calls=calls,
+        failed=calls - len(good),
+        cpu_per_call=float(report["cpu"]) / calls,
+        step_p50_ms=_percentile(steps, 0.50) * 1000,
+        step_p99_ms=_percentile(steps, 0.99) * 1000,
+        commands_per_call=len(good[0].commands) if good else 0,
+        wall_seconds=wall,
+        peak_concurrent=peak,
+        note=note,
+    )
+    return result, sequence
+
+
+# -- the whole run ----------------------------------------------------------------------
+
+
+def _stub_audio(audio_dir: Path, into: Path) -> Path:
+    """A copy of the catalogue with a (silent, empty) rendered file for every prompt.
+
+    Production plays every prompt from a file, so the benchmark's flow sends a
+    ``STREAM FILE`` per prompt whether or not this checkout has rendered audio.
+    """
+    into.mkdir(parents=True)
+    catalogue_file = audio_dir / CATALOGUE_FILE
+    if catalogue_file.is_file():
+        shutil.copy(catalogue_file, into / CATALOGUE_FILE)
+    rendered = into / "rendered"
+    rendered.mkdir()
+    for prompt_id in PromptCatalogue.load(audio_dir).ids():
+        (rendered / f"{prompt_id}.wav").write_bytes(b"")
+    return into
+
+
+def _table(ivr: SideResult, bare: SideResult, calls: int) -> str:
+    def row(name: str, calls: str, failed: str, cpu: str, p50: str, p99: str) -> str:
+        return f"{name:<16} {calls:>6} {failed:>7} {cpu:>11} {p50:>12} {p99:>12}"
+
+    def side(result: SideResult) -> str:
+        return row(
+            result.name,
+            str(result.calls),
+            str(result.failed),
+            f"{result.cpu_per_call:.6f}",
+            f"{result.step_p50_ms:.3f}",
+            f"{result.step_p99_ms:.3f}",
+        )
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else float("inf")
+
+    cpu_ratio = ratio(ivr.cpu_per_call, bare.cpu_per_call)
+    lines = [
+        f"AGI bench: {calls} calls through flow '{FLOW}' (caller presses 1, then a 12-digit"
+        f" IDPEL; {ivr.commands_per_call} AGI commands per call), started over"
+        f" {RAMP_SECONDS:.0f}s; each prompt or key takes"
+        f" {MEDIA_DELAY[0] * 1000:.0f}-{MEDIA_DELAY[1] * 1000:.0f} ms (not in step latency)",
+        f"peak concurrent calls: IVR {ivr.peak_concurrent}, bare {bare.peak_concurrent};"
+        f" wall time: IVR {ivr.wall_seconds:.1f}s, bare {bare.wall_seconds:.1f}s",
+        "",
+        row("", "calls", "failed", "CPU s/call", "step p50 ms", "step p99 ms"),
+        side(ivr),
+        side(bare),
+        row(
+            "ratio",
+            "",
+            "",
+            f"{cpu_ratio:.2f}",
+            f"{ratio(ivr.step_p50_ms, bare.step_p50_ms):.2f}",
+            f"{ratio(ivr.step_p99_ms, bare.step_p99_ms):.2f}",
+        ),
+    ]
+    for result in (ivr, bare):
+        if result.note:
+            lines.append(f"{result.name}: {result.note}")
+    failed = ivr.failed + bare.failed
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    lines += [
+        "",
+        f"{verdict(failed == 0)}  failed calls == 0 (IVR {ivr.failed}, bare {bare.failed})",
+        f"{verdict(cpu_ratio <= TARGET_CPU_RATIO)}  CPU per call ratio <= {TARGET_CPU_RATIO}"
+        f" ({cpu_ratio:.2f})",
+        f"{verdict(ivr.step_p99_ms <= TARGET_P99_MS)}  IVR step p99 <= {TARGET_P99_MS:.0f} ms"
+        f" ({ivr.step_p99_ms:.2f} ms)",
+    ]
+    return "\n".join(lines)
+
+
+async def run_bench(settings: Settings, calls: int) -> str:
+    """Run ``calls`` concurrent calls through the IVR, then through a bare panoramisk
+    handler replaying the same commands; the table of figures with PASS/FAIL per target."""
+    if calls < 1:
+        raise ValueError("calls must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="pln123-bench-") as tmp:
+        folder = Path(tmp)
+        agi = settings.agi.model_copy(update={"host": HOST, "port": 0, "allow": [HOST]})
+        bench_settings = settings.model_copy(
+            update={
+                "agi": agi,
+                "db_path": folder / "calls.sqlite3",
+                "flows_dir": settings.flows_dir.resolve(),
+                "audio_dir": _stub_audio(settings.audio_dir, folder / "audio"),
+            }
+        )
+        ivr, sequence = await _run_side("IVR", "ivr", bench_settings, calls, [])
+        bare, _ = await _run_side("bare panoramisk", "bare", bench_settings, calls, sequence)
+    return _table(ivr, bare, calls)
+
+
+if __name__ == "__main__":
+    _child_main()

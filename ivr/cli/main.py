@@ -1,0 +1,226 @@
+"""``pln123``: serve calls, check and draw flows, simulate, run scenarios, benchmark."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from ivr.actions import ACTIONS
+from ivr.config import Settings, load_settings
+from ivr.engine.library import FlowLibrary, LibraryHolder, load_library
+from ivr.engine.loader import FlowError
+from ivr.logs import setup_logging
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except (ValidationError, FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+
+
+def _library(settings: Settings) -> FlowLibrary:
+    try:
+        return load_library(settings.flows_dir, settings.audio_dir, ACTIONS)
+    except FlowError as exc:
+        raise click.ClickException(
+            "the flows have problems:\n" + "\n".join(f"  {p}" for p in exc.problems)
+        ) from exc
+
+
+@click.group()
+@click.version_option(package_name="pln123-ivr")
+def cli() -> None:
+    """PLN 123 voice IVR."""
+
+
+@cli.command()
+def serve() -> None:
+    """Serve FastAGI calls from Asterisk (SIGHUP reloads flows, SIGTERM stops)."""
+    from ivr.app import IvrApp
+    from ivr.store.calls import CallStore
+
+    settings = _settings()
+    setup_logging(settings.log_level)
+    try:
+        holder = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
+    except FlowError as exc:
+        raise click.ClickException(
+            "refusing to start, the flows have problems:\n"
+            + "\n".join(f"  {p}" for p in exc.problems)
+        ) from exc
+    store = CallStore(settings.db_path)
+    try:
+        asyncio.run(IvrApp(settings, holder, store).run())
+    finally:
+        store.close()
+
+
+@cli.group()
+def flows() -> None:
+    """Check and draw call flows."""
+
+
+@flows.command("check")
+def flows_check() -> None:
+    """Validate every flow: schema, targets, reachability, ways out, prompts."""
+    settings = _settings()
+    library = _library(settings)
+    for name, loaded in sorted(library.flows.items()):
+        click.echo(f"ok  {loaded.source.file}  ({name}: {len(loaded.flow.nodes)} nodes)")
+    silent = [pid for pid in library.catalogue.ids() if library.catalogue.get(pid).audio is None]  # type: ignore[union-attr]
+    if silent:
+        click.echo(f"note: {len(silent)} prompt(s) have text but no audio yet: {', '.join(silent)}")
+
+
+@flows.command("graph")
+@click.argument("flow")
+@click.option("--format", "fmt", type=click.Choice(["svg", "mermaid", "dot"]), default="svg")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write.")
+def flows_graph(flow: str, fmt: str, output: Path | None) -> None:
+    """Draw FLOW as Graphviz SVG (needs `dot`), DOT text or Mermaid."""
+    from ivr.engine.graph import render
+
+    settings = _settings()
+    library = _library(settings)
+    if flow not in library.flows:
+        raise click.ClickException(
+            f"no flow named {flow!r}; known: {', '.join(sorted(library.flows))}"
+        )
+    try:
+        data = render(library.flows[flow].flow, fmt)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    target = output or Path(f"{flow}.{'mmd' if fmt == 'mermaid' else fmt}")
+    target.write_bytes(data)
+    click.echo(f"wrote {target}")
+
+
+@cli.command()
+@click.argument("flow", default="main")
+@click.option("--caller", default="081234567890", show_default=True, help="Caller ID.")
+def simulate(flow: str, caller: str) -> None:
+    """Run FLOW in the terminal: prompts as text, you type the keys."""
+    from ivr.sim.runner import simulate_call, terminal_answerer
+    from ivr.store.calls import CallStore
+
+    settings = _settings()
+    library = _library(settings)
+    if flow not in library.flows:
+        raise click.ClickException(
+            f"no flow named {flow!r}; known: {', '.join(sorted(library.flows))}"
+        )
+    store = CallStore(settings.db_path)
+    try:
+        summary = asyncio.run(
+            simulate_call(
+                settings, library, store, flow, caller, terminal_answerer(click.echo), click.echo
+            )
+        )
+    finally:
+        store.close()
+    click.echo(json.dumps(summary.as_json(), indent=2, ensure_ascii=False))
+
+
+@cli.group()
+def scenario() -> None:
+    """Scenario files: answers by ask tag, and the expected outcome."""
+
+
+@scenario.command("run")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--via", type=click.Choice(["sim", "asterisk"]), default="sim", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds per real call.")
+def scenario_run(files: tuple[Path, ...], via: str, as_json: bool, timeout: float) -> None:
+    """Run scenario FILES in the simulator or as real calls through Asterisk."""
+    from ivr.scenario.model import ScenarioError, load_scenario
+    from ivr.scenario.runner import run_scenarios
+
+    settings = _settings()
+    library = _library(settings)
+    try:
+        scenarios = [load_scenario(file) for file in files]
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from exc
+    results = asyncio.run(run_scenarios(scenarios, via, settings, library, timeout))
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in results], indent=2, ensure_ascii=False))
+    else:
+        for result in results:
+            mark = "PASS" if result.passed else "FAIL"
+            outcome = result.summary.outcome if result.summary else "-"
+            click.echo(f"{mark}  {result.scenario.name}  ({via}, {outcome})")
+            for problem in result.problems:
+                click.echo(f"      {problem}")
+    failed = sum(not r.passed for r in results)
+    click.echo(f"{len(results) - failed} passed, {failed} failed", err=as_json)
+    sys.exit(1 if failed else 0)
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks that print a table."""
+
+
+@bench.command("agi")
+@click.option("--calls", default=500, show_default=True, help="Concurrent calls.")
+def bench_agi(calls: int) -> None:
+    """N concurrent calls through the main flow vs a bare panoramisk handler."""
+    from ivr.bench.agi import run_bench
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = _settings()
+    click.echo(asyncio.run(run_bench(settings, calls)))
+
+
+@cli.command()
+def up() -> None:
+    """Start the sandbox Asterisk and serve calls; Ctrl-C stops both."""
+    from ivr.app import IvrApp
+    from ivr.asterisk.sandbox import SandboxError
+    from ivr.asterisk_env import MissingSecret, sandbox_from_settings
+    from ivr.store.calls import CallStore
+
+    settings = _settings()
+    setup_logging(settings.log_level)
+    holder = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
+    try:
+        sandbox = sandbox_from_settings(settings)
+        sandbox.provision()
+        sandbox.start()
+    except (MissingSecret, SandboxError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    store = CallStore(settings.db_path)
+    click.echo(PLACE_A_CALL.format(sip_port=settings.sip_port, ami_port=settings.ami.port))
+    try:
+        asyncio.run(IvrApp(settings, holder, store).run())
+    finally:
+        store.close()
+        sandbox.stop()
+
+
+PLACE_A_CALL = """
+Asterisk and the IVR are up. Place a call:
+  * a scenario as a real call (another terminal, same folder):
+      .venv/bin/pln123 scenario run tests/scenarios/menu_ke_periksa_dengan_idpel.yaml --via asterisk
+  * a SIP softphone: account 'softphone' at 127.0.0.1:{sip_port} (UDP), password from
+    PLN123_SIP_PASSWORD (or pln123.toml), then dial 123
+  * the simulator, no Asterisk needed: .venv/bin/pln123 simulate main
+AMI listens on 127.0.0.1:{ami_port}. Ctrl-C stops Asterisk and the IVR.
+"""
+
+
+@cli.group()
+def demo() -> None:
+    """Demo data."""
+
+
+if __name__ == "__main__":
+    cli()

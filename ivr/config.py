@@ -1,0 +1,141 @@
+"""One settings model for the whole IVR.
+
+Values come, highest priority first, from environment variables (``PLN123_...``,
+nested fields with ``__``: ``PLN123_AMI__SECRET``), then from a TOML file (the path in
+``PLN123_CONFIG``, else ``pln123.toml`` in the working directory when present), then
+from the defaults below. Secrets never have a default that works: the AMI secret must
+come from the environment or a config file kept outside git.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "PLN123_CONFIG"
+DEFAULT_CONFIG_FILE = "pln123.toml"
+
+
+class AgiSettings(BaseModel):
+    """The FastAGI listener."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(4573, ge=0, le=65535)
+    #: Source addresses allowed to connect; anyone else is refused with a log line.
+    allow: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    #: Seconds to wait for the AGI header block after a connection opens.
+    header_timeout: float = Field(5.0, gt=0)
+    #: Seconds to wait for the answer to a command that does not itself wait for the
+    #: caller (SET VARIABLE, ANSWER ...). Commands that wait for the caller get their
+    #: own wait added on top.
+    command_timeout: float = Field(10.0, gt=0)
+    #: Longest prompt the IVR will wait for in one STREAM FILE, in seconds.
+    max_prompt_seconds: float = Field(180.0, gt=0)
+    #: On SIGTERM, calls in progress may run this many seconds before being cut.
+    shutdown_grace: float = Field(30.0, ge=0)
+    #: Emit AMI UserEvents at call start, at each listening point and at call end
+    #: (monitoring; the real-call scenario runner needs them).
+    listen_events: bool = True
+    #: Port of the caller bot that ``pln123 scenario run --via asterisk`` serves.
+    callerbot_port: int = Field(4574, ge=0, le=65535)
+
+
+class AmiSettings(BaseModel):
+    """The Asterisk Manager Interface, used by the test caller and the screen-pop."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(5038, ge=0, le=65535)
+    user: str = "pln123"
+    secret: SecretStr = SecretStr("")
+    connect_timeout: float = Field(10.0, gt=0)
+
+
+class GreetingHours(BaseModel):
+    """Local hour at which each greeting period starts (0-23)."""
+
+    pagi: int = Field(4, ge=0, le=23)
+    siang: int = Field(11, ge=0, le=23)
+    sore: int = Field(15, ge=0, le=23)
+    malam: int = Field(18, ge=0, le=23)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GreetingHours:
+        if not self.pagi < self.siang < self.sore < self.malam:
+            raise ValueError("greeting hours must rise: pagi < siang < sore < malam")
+        return self
+
+
+class Settings(BaseSettings):
+    """Everything the IVR can be told."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PLN123_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    agi: AgiSettings = Field(default_factory=AgiSettings)
+    ami: AmiSettings = Field(default_factory=AmiSettings)
+    greeting_hours: GreetingHours = Field(default_factory=GreetingHours)
+
+    #: SQLite file holding call records (created with its folder when missing).
+    db_path: Path = Path("var/pln123.sqlite3")
+    flows_dir: Path = Path("flows")
+    #: Prompt catalogue and audio: ``prompts.yaml`` plus ``rendered/`` and ``recorded/``.
+    audio_dir: Path = Path("audio")
+    #: Folder under Asterisk's sounds directory where our prompts are installed.
+    asterisk_sounds_prefix: str = "pln123"
+    #: Flow a call runs when the AGI request names none (``agi://host/main``).
+    default_flow: str = "main"
+    #: Queue used when a flow names none, and when everything else fails.
+    default_queue: str = "umum"
+    #: Time zone of callers when nothing better is known (WIB).
+    default_timezone: str = "Asia/Jakarta"
+    #: Seconds a named action may take before the caller goes to a CSO.
+    action_timeout: float = Field(5.0, gt=0)
+    #: UDP port of the sandbox Asterisk's PJSIP listener (softphones on 127.0.0.1).
+    sip_port: int = Field(5060, ge=1, le=65535)
+    #: Password of the sandbox's ``softphone`` SIP account.
+    sip_password: SecretStr = SecretStr("")
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = config_file_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+def config_file_path() -> Path | None:
+    """The TOML file to read, or None when there is none."""
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"{CONFIG_ENV}={named}: no such config file")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and config file, with explicit overrides."""
+    return Settings(**overrides)

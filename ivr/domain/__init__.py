@@ -1,0 +1,1 @@
+"""PLN facts as plain code. Nothing here knows about AGI or flows."""

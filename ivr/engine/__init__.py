@@ -1,0 +1,1 @@
+"""The flow engine: model, loader, validator, interpreter and per-call state."""

@@ -1,0 +1,55 @@
+"""Starting a call: its id, its first variables, its record and its context."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from ivr.actions import ACTIONS
+from ivr.config import Settings
+from ivr.domain.callerid import caller_class
+from ivr.domain.greeting import local_period
+from ivr.engine.context import CallContext
+from ivr.engine.library import FlowLibrary
+from ivr.engine.port import CallPort
+from ivr.store.calls import CallStore
+
+
+def start_variables(caller: str, settings: Settings, now: datetime | None = None) -> dict[str, str]:
+    """The variables every call starts with: caller, its class, the greeting period."""
+    hours = settings.greeting_hours.model_dump()
+    return {
+        "caller": caller,
+        "caller_class": caller_class(caller),
+        "waktu": local_period(now or datetime.now(UTC), settings.default_timezone, hours),
+    }
+
+
+async def open_call(
+    settings: Settings,
+    library: FlowLibrary,
+    store: CallStore,
+    port: CallPort,
+    flow_name: str,
+    caller: str,
+    *,
+    call_id: str | None = None,
+    channel: str = "",
+    uniqueid: str = "",
+) -> CallContext:
+    """Record a new call and build its context, ready for :func:`run_call`."""
+    call_id = call_id or uuid.uuid4().hex
+    await store.start_call(call_id, flow_name, caller, channel, uniqueid)
+    return CallContext(
+        call_id=call_id,
+        flow_name=flow_name,
+        port=port,
+        store=store,
+        flows=library.flows,
+        catalogue=library.catalogue,
+        actions=ACTIONS,
+        sounds_prefix=settings.asterisk_sounds_prefix,
+        default_queue=settings.default_queue,
+        action_timeout=settings.action_timeout,
+        variables=start_variables(caller, settings),
+    )

@@ -1,0 +1,80 @@
+"""Per-call state: variables, the path taken, the answers, keys typed ahead."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ivr.engine.loader import LoadedFlow
+from ivr.engine.model import PromptPart, SayDigits, SayNumber
+from ivr.engine.port import Audio, CallPort, Digits, Number, Segment
+from ivr.prompts.catalogue import PromptCatalogue, fill
+from ivr.store.calls import CallStore
+
+Action = Callable[["CallContext", Mapping[str, Any]], Awaitable[str]]
+
+
+@dataclass
+class CallContext:
+    """Everything one call's steps share."""
+
+    call_id: str
+    flow_name: str
+    port: CallPort
+    store: CallStore
+    flows: Mapping[str, LoadedFlow]
+    catalogue: PromptCatalogue
+    actions: Mapping[str, Action]
+    sounds_prefix: str = "pln123"
+    default_queue: str = "umum"
+    action_timeout: float = 5.0
+    variables: dict[str, str] = field(default_factory=dict)
+    path: list[str] = field(default_factory=list)
+    asks: list[str] = field(default_factory=list)
+    #: Keys pressed while a prompt played, kept for the next input.
+    typeahead: deque[str] = field(default_factory=deque)
+    #: A terminator to drop if it is the next key: the caller pressed ``#`` after an
+    #: input that had already ended at its maximum length.
+    swallow_key: str | None = None
+    queue: str | None = None
+
+    def render(self, prompt: list[PromptPart]) -> list[Segment]:
+        """A flow's prompt parts as segments to play, variables filled in."""
+        segments: list[Segment] = []
+        for part in prompt:
+            if isinstance(part, SayDigits):
+                digits = "".join(ch for ch in fill(part.digits, self.variables) if ch.isdigit())
+                if digits:
+                    segments.append(Digits(digits))
+            elif isinstance(part, SayNumber):
+                text = fill(part.number, self.variables)
+                if text.lstrip("-").isdigit():
+                    segments.append(Number(int(text)))
+            else:
+                prompt_id = fill(part, self.variables)
+                entry = self.catalogue.get(prompt_id)
+                text = fill(entry.text, self.variables) if entry else ""
+                sound = None
+                if entry is not None and entry.audio is not None:
+                    # audio/rendered/x.wav is installed as <sounds>/pln123/rendered/x.wav
+                    sound = f"{self.sounds_prefix}/{entry.audio.parent.name}/{prompt_id}"
+                segments.append(Audio(prompt_id, text, sound))
+        return segments
+
+    async def play(self, prompt: list[PromptPart], barge_in: bool = True) -> None:
+        """Play a prompt; a key pressed meanwhile is kept for the next input."""
+        segments = self.render(prompt)
+        if not segments:
+            return
+        key = await self.port.play(segments, ALL_KEYS if barge_in else "")
+        if key is not None:
+            self.typeahead.append(key)
+
+    async def record_answer(self, node: str, ask: str, value: str, via: str = "dtmf") -> None:
+        """Keep an answer on disk (with the path so far) before the call goes on."""
+        await self.store.record_answer(self.call_id, node, ask, value, via, self.path, self.asks)
+
+
+ALL_KEYS = "0123456789*#"

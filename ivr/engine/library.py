@@ -1,0 +1,80 @@
+"""The set of flows a server runs, loaded and checked as one, reloadable.
+
+A reload that finds any problem is refused as a whole, with every problem logged
+by file and line; the server keeps the last good set.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.engine.loader import FlowError, FlowProblem, LoadedFlow, load_flow_file
+from ivr.engine.validate import check_flows
+from ivr.prompts.catalogue import CatalogueError, PromptCatalogue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FlowLibrary:
+    """Flows by name, and the prompt catalogue they speak from."""
+
+    flows: dict[str, LoadedFlow]
+    catalogue: PromptCatalogue
+
+
+def flow_files(flows_dir: Path) -> list[Path]:
+    """The flow files of a folder, in name order."""
+    return sorted(flows_dir.glob("*.yaml"))
+
+
+def load_library(flows_dir: Path, audio_dir: Path, action_names: Iterable[str]) -> FlowLibrary:
+    """Every flow of ``flows_dir``, checked; :class:`FlowError` lists all problems."""
+    problems: list[FlowProblem] = []
+    try:
+        catalogue = PromptCatalogue.load(audio_dir)
+    except CatalogueError as exc:
+        raise FlowError([FlowProblem(audio_dir, None, str(exc))]) from exc
+    files = flow_files(flows_dir)
+    if not files:
+        raise FlowError([FlowProblem(flows_dir, None, "no flow files (*.yaml) here")])
+    flows: dict[str, LoadedFlow] = {}
+    for file in files:
+        try:
+            loaded = load_flow_file(file)
+        except FlowError as exc:
+            problems.extend(exc.problems)
+            continue
+        flows[loaded.flow.flow] = loaded
+    problems.extend(check_flows(flows, catalogue.exists, action_names))
+    if problems:
+        raise FlowError(problems)
+    return FlowLibrary(flows, catalogue)
+
+
+class LibraryHolder:
+    """The library in use; :meth:`reload` swaps it only for a valid one."""
+
+    def __init__(self, flows_dir: Path, audio_dir: Path, action_names: Iterable[str]) -> None:
+        self._flows_dir = flows_dir
+        self._audio_dir = audio_dir
+        self._action_names = list(action_names)
+        self.current = load_library(flows_dir, audio_dir, self._action_names)
+
+    def reload(self) -> bool:
+        """Load the flows again; on any problem keep the last good set. True if swapped."""
+        try:
+            library = load_library(self._flows_dir, self._audio_dir, self._action_names)
+        except FlowError as exc:
+            for problem in exc.problems:
+                log.error("flow reload refused: %s", problem)
+            log.error(
+                "still serving the last good flows (%s)", ", ".join(sorted(self.current.flows))
+            )
+            return False
+        self.current = library
+        log.info("flows reloaded: %s", ", ".join(sorted(library.flows)))
+        return True

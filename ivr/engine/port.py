@@ -1,0 +1,57 @@
+"""What the engine needs from a call, whatever carries it (Asterisk or the simulator)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ivr.engine.model import InputNode
+
+
+@dataclass(frozen=True, slots=True)
+class Audio:
+    """A catalogue prompt: its text, and the sound Asterisk plays (None: no audio yet)."""
+
+    prompt_id: str
+    text: str
+    sound: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Digits:
+    """A value spoken digit by digit."""
+
+    digits: str
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A value spoken as a number."""
+
+    number: int
+
+
+Segment = Audio | Digits | Number
+
+
+class CallPort(Protocol):
+    """The call, as the engine drives it."""
+
+    async def play(self, segments: Sequence[Segment], escape: str) -> str | None:
+        """Play segments in order; the first escape key pressed stops them and is returned."""
+
+    async def wait_digit(self, timeout: float) -> str | None:
+        """The next key within ``timeout`` seconds, or None."""
+
+    async def listening(self, flow: str, node: InputNode, ask: str, attempt: int) -> None:
+        """The IVR starts listening for ``ask`` (announced before the prompt plays)."""
+
+    async def event(self, name: str, fields: dict[str, str]) -> None:
+        """Announce a call event (start, end) to whoever watches."""
+
+    async def hand_over(self, queue: str, pop_id: str) -> None:
+        """Tell the dialplan to queue the call once the IVR lets go."""
+
+    async def finish(self) -> None:
+        """End the call."""

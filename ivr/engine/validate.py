@@ -1,0 +1,167 @@
+"""Checks across nodes and flows, run by ``pln123 flows check`` and before every load.
+
+A flow can be well-formed YAML and still trap a caller: a ``next`` to a node that does
+not exist, a node nobody can reach, a loop with no way to a human, a prompt with
+nothing to play. Each problem names its file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from ivr.engine.loader import FlowProblem, LoadedFlow
+from ivr.engine.model import (
+    CSO_NODE,
+    IMPLICIT_CSO_NOTE,
+    ActionNode,
+    BranchNode,
+    CollectNode,
+    Flow,
+    HangupNode,
+    InputNode,
+    MenuNode,
+    Node,
+    PlayNode,
+    PromptPart,
+    SubflowNode,
+    TransferNode,
+)
+
+PLACEHOLDER = re.compile(r"\{[^}]*\}")
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One way out of a node, and the YAML path that says so."""
+
+    target: str
+    path: tuple[str, ...]
+
+
+def edges(flow: Flow, node: Node) -> Iterator[Edge]:
+    """Every node this one can lead to, including fallbacks and the CSO key."""
+    base = ("nodes", node.id)
+    if isinstance(node, PlayNode | CollectNode | SubflowNode):
+        yield Edge(node.next, (*base, "next"))
+    if isinstance(node, MenuNode):
+        for key, choice in node.choices.items():
+            yield Edge(choice.next, (*base, "choices", key, "next"))
+    if isinstance(node, InputNode):
+        yield Edge(node.fallback or flow.defaults.fallback, (*base, "fallback"))
+        cso_key = node.cso_key if node.cso_key is not None else flow.defaults.cso_key
+        if cso_key:
+            yield Edge(CSO_NODE, (*base, "cso_key"))
+    if isinstance(node, BranchNode):
+        for index, case in enumerate(node.cases):
+            yield Edge(case.next, (*base, "cases", str(index), "next"))
+        yield Edge(node.default, (*base, "default"))
+    if isinstance(node, ActionNode):
+        for result, target in node.results.items():
+            yield Edge(target, (*base, "results", result))
+        if node.next is not None:
+            yield Edge(node.next, (*base, "next"))
+        yield Edge(node.fallback or flow.defaults.fallback, (*base, "fallback"))
+
+
+def prompts_of(node: Node) -> Iterator[tuple[tuple[str, ...], list[PromptPart]]]:
+    """Each prompt list of a node, with its YAML path."""
+    base = ("nodes", node.id)
+    if isinstance(node, PlayNode | TransferNode | HangupNode | InputNode):
+        yield (*base, "prompt"), node.prompt
+    if isinstance(node, InputNode):
+        for kind in ("noinput", "nomatch"):
+            for index, prompt in enumerate(getattr(node, kind) or []):
+                yield (*base, kind, str(index)), prompt
+    if isinstance(node, CollectNode) and node.confirm is not None:
+        yield (*base, "confirm", "prompt"), node.confirm.prompt
+
+
+def _reachable(flow: Flow) -> set[str]:
+    seen: set[str] = set()
+    todo = [flow.start]
+    while todo:
+        node_id = todo.pop()
+        if node_id in seen or node_id not in flow.nodes:
+            continue
+        seen.add(node_id)
+        todo.extend(edge.target for edge in edges(flow, flow.nodes[node_id]))
+    return seen
+
+
+def _can_end(flow: Flow) -> set[str]:
+    """Nodes from which a transfer, hangup or return can be reached."""
+    ending = {
+        nid for nid, node in flow.nodes.items() if node.kind in ("transfer", "hangup", "return")
+    }
+    changed = True
+    while changed:
+        changed = False
+        for node_id, node in flow.nodes.items():
+            if node_id not in ending and any(e.target in ending for e in edges(flow, node)):
+                ending.add(node_id)
+                changed = True
+    return ending
+
+
+def check_flow(
+    loaded: LoadedFlow,
+    known_flows: Iterable[str],
+    prompt_exists: Callable[[str], bool],
+    action_names: Iterable[str],
+) -> list[FlowProblem]:
+    """Everything wrong with one flow that its schema could not see."""
+    flow, source = loaded.flow, loaded.source
+    problems: list[FlowProblem] = []
+
+    def problem(path: tuple[str, ...], message: str) -> None:
+        problems.append(FlowProblem(source.file, source.line_of(path), message))
+
+    flows = set(known_flows)
+    actions = set(action_names)
+    if flow.start not in flow.nodes:
+        problem(("start",), f"start: no node named {flow.start!r}")
+    for node in flow.nodes.values():
+        for edge in edges(flow, node):
+            if edge.target not in flow.nodes:
+                problem(
+                    edge.path, f"node {node.id!r} leads to {edge.target!r}, which does not exist"
+                )
+        if isinstance(node, SubflowNode) and node.flow not in flows:
+            problem(("nodes", node.id, "flow"), f"node {node.id!r}: no flow named {node.flow!r}")
+        if isinstance(node, ActionNode) and node.action not in actions:
+            problem(
+                ("nodes", node.id, "action"),
+                f"node {node.id!r}: unknown action {node.action!r}; "
+                f"known: {', '.join(sorted(actions))}",
+            )
+        for path, prompt in prompts_of(node):
+            for index, part in enumerate(prompt):
+                if isinstance(part, str) and not prompt_exists(part):
+                    problem((*path, str(index)), f"prompt {part!r} has no text and no audio")
+    reachable = _reachable(flow)
+    for node_id, node in flow.nodes.items():
+        implicit = node_id == CSO_NODE and node.note == IMPLICIT_CSO_NOTE
+        if node_id not in reachable and not implicit:
+            problem(("nodes", node_id), f"node {node_id!r} cannot be reached from start")
+    can_end = _can_end(flow)
+    for node_id in sorted(reachable - can_end):
+        problem(
+            ("nodes", node_id),
+            f"node {node_id!r} has no way out: "
+            "no transfer, hangup or return can be reached from it",
+        )
+    return problems
+
+
+def check_flows(
+    flows: Mapping[str, LoadedFlow],
+    prompt_exists: Callable[[str], bool],
+    action_names: Iterable[str],
+) -> list[FlowProblem]:
+    """Everything wrong across a set of flows."""
+    problems: list[FlowProblem] = []
+    for loaded in flows.values():
+        problems.extend(check_flow(loaded, flows.keys(), prompt_exists, action_names))
+    return problems

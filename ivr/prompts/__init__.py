@@ -1,0 +1,1 @@
+"""The prompt catalogue: ids, Indonesian texts, and the audio that speaks them."""

@@ -1,0 +1,109 @@
+"""Prompt ids, their texts, and where their audio is.
+
+``audio/prompts.yaml`` maps each id to its Indonesian text. A recorded human prompt
+(``audio/recorded/ID.wav``) wins over a rendered one (``audio/rendered/ID.wav``).
+A flow names prompts by id, and an id may hold call variables: ``salam_{waktu}``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+PROMPT_ID = re.compile(r"^[a-z0-9_]+$")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+CATALOGUE_FILE = "prompts.yaml"
+AUDIO_FOLDERS = ("recorded", "rendered")
+
+
+class CatalogueError(Exception):
+    """The catalogue file cannot be used."""
+
+
+@dataclass(frozen=True)
+class PromptEntry:
+    """One prompt: its id, its text (may hold ``{variables}``) and its audio file."""
+
+    prompt_id: str
+    text: str
+    audio: Path | None
+
+
+def fill(template: str, variables: dict[str, str]) -> str:
+    """``template`` with each ``{name}`` replaced by the call variable (empty if unset)."""
+    return PLACEHOLDER.sub(lambda match: variables.get(match.group(1), ""), template)
+
+
+class PromptCatalogue:
+    """All prompts the flows may use."""
+
+    def __init__(self, entries: dict[str, PromptEntry]) -> None:
+        self._entries = entries
+
+    @classmethod
+    def load(cls, audio_dir: Path) -> PromptCatalogue:
+        """Read ``prompts.yaml`` and find each prompt's audio under ``audio_dir``."""
+        texts: dict[str, str] = {}
+        path = audio_dir / CATALOGUE_FILE
+        if path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise CatalogueError(f"{path}: not valid YAML: {exc}") from exc
+            if not isinstance(data, dict):
+                raise CatalogueError(f"{path}: must map prompt ids to texts")
+            for key, text in data.items():
+                if not PROMPT_ID.match(str(key)):
+                    raise CatalogueError(f"{path}: prompt id {key!r}: use a-z, 0-9 and _ only")
+                if not isinstance(text, str):
+                    raise CatalogueError(f"{path}: prompt {key!r}: the text must be a string")
+                texts[str(key)] = text.strip()
+        ids = set(texts)
+        for folder in AUDIO_FOLDERS:
+            if (audio_dir / folder).is_dir():
+                ids.update(p.stem for p in (audio_dir / folder).glob("*.wav"))
+        entries = {
+            prompt_id: PromptEntry(
+                prompt_id, texts.get(prompt_id, ""), _audio(audio_dir, prompt_id)
+            )
+            for prompt_id in ids
+        }
+        return cls(entries)
+
+    def __contains__(self, prompt_id: str) -> bool:
+        return prompt_id in self._entries
+
+    def get(self, prompt_id: str) -> PromptEntry | None:
+        """The entry for a resolved id, or None."""
+        return self._entries.get(prompt_id)
+
+    def ids(self) -> list[str]:
+        """Every prompt id, sorted."""
+        return sorted(self._entries)
+
+    def exists(self, reference: str) -> bool:
+        """Whether a flow's prompt reference can be played: text or audio for it.
+
+        A reference with variables (``salam_{waktu}``) exists when at least one
+        catalogue id fits its shape.
+        """
+        if "{" not in reference:
+            entry = self._entries.get(reference)
+            return entry is not None and bool(entry.text or entry.audio)
+        shape = re.compile(
+            "^" + "[a-z0-9_]+".join(re.escape(p) for p in PLACEHOLDER.split(reference)[::2]) + "$"
+        )
+        return any(
+            shape.match(pid) and (entry.text or entry.audio) for pid, entry in self._entries.items()
+        )
+
+
+def _audio(audio_dir: Path, prompt_id: str) -> Path | None:
+    for folder in AUDIO_FOLDERS:
+        candidate = audio_dir / folder / f"{prompt_id}.wav"
+        if candidate.is_file():
+            return candidate
+    return None

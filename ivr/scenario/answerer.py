@@ -1,0 +1,25 @@
+"""A scenario's answers, handed out attempt by attempt as phone keys."""
+
+from __future__ import annotations
+
+from ivr.engine.model import InputNode
+from ivr.scenario.keys import AnswerError, keys_for
+from ivr.scenario.model import AnswerBook, Scenario
+
+
+class ScenarioAnswerer:
+    """Answers a scenario's asks attempt by attempt; notes answers a node cannot take."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self._book = AnswerBook(scenario.answers)
+        self.errors: list[str] = []
+
+    async def __call__(self, flow: str, node: InputNode, ask: str, attempt: int) -> str:
+        value = self._book.next(ask)
+        if value is None:
+            return ""
+        try:
+            return keys_for(node, ask, value)
+        except AnswerError as exc:
+            self.errors.append(str(exc))
+            return ""

@@ -1,0 +1,25 @@
+"""Comparing what a call did with what its scenario expects."""
+
+from __future__ import annotations
+
+from ivr.scenario.model import Expect
+from ivr.store.calls import CallSummary
+
+
+def mismatches(summary: CallSummary, expect: Expect) -> list[str]:
+    """Each way the call differs from the expectation, in words."""
+    problems = []
+    if expect.outcome is not None and summary.outcome != expect.outcome.value:
+        problems.append(f"outcome: expected {expect.outcome.value}, got {summary.outcome}")
+    if expect.queue is not None and summary.queue != expect.queue:
+        problems.append(f"queue: expected {expect.queue}, got {summary.queue}")
+    if expect.path is not None and summary.path != expect.path:
+        problems.append(f"path: expected {expect.path}, got {summary.path}")
+    if expect.asks is not None and summary.asks != expect.asks:
+        problems.append(f"asks: expected {expect.asks}, got {summary.asks}")
+    if expect.answers is not None:
+        given = {answer["ask"]: answer["value"] for answer in summary.answers}
+        for ask, value in expect.answers.items():
+            if given.get(ask) != value:
+                problems.append(f"answer {ask}: expected {value!r}, got {given.get(ask)!r}")
+    return problems

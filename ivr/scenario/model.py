@@ -1,0 +1,89 @@
+"""A scenario file: who calls, the answers by ``ask:`` tag, what must happen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ivr.steps.base import Outcome
+
+Answer = str | None
+
+
+class Expect(BaseModel):
+    """What the call must end as. Anything left out is not checked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome | None = None
+    queue: str | None = None
+    path: list[str] | None = None
+    asks: list[str] | None = None
+    #: Answers stored by the IVR, by ask tag (the last value given).
+    answers: dict[str, str] | None = None
+
+
+class Scenario(BaseModel):
+    """One call, written by ask tag so it survives ops reordering a flow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    flow: str = "main"
+    caller: str = ""
+    #: Answer per ask tag. A list answers successive attempts in order; ``null`` (or an
+    #: ask left out) is silence. A single value answers every attempt.
+    answers: dict[str, Answer | list[Answer]] = Field(default_factory=dict)
+    expect: Expect = Field(default_factory=Expect)
+    file: Path | None = None
+
+    @field_validator("answers", mode="before")
+    @classmethod
+    def _as_text(cls, answers: Any) -> Any:
+        def text(value: Any) -> Any:
+            if isinstance(value, list):
+                return [text(item) for item in value]
+            return None if value is None else str(value)
+
+        return (
+            {str(k): text(v) for k, v in answers.items()} if isinstance(answers, dict) else answers
+        )
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be run."""
+
+
+def load_scenario(path: Path) -> Scenario:
+    """A scenario from its YAML file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"{path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario is a mapping (name:, caller:, answers:, expect:)")
+    data.setdefault("name", path.stem)
+    try:
+        return Scenario.model_validate({**data, "file": path})
+    except ValidationError as exc:
+        raise ScenarioError(f"{path}: {exc}") from exc
+
+
+class AnswerBook:
+    """Hands out a scenario's answers attempt by attempt."""
+
+    def __init__(self, answers: dict[str, Answer | list[Answer]]) -> None:
+        self._answers = answers
+        self._used: dict[str, int] = {}
+
+    def next(self, ask: str) -> str | None:
+        """The answer to the next attempt at ``ask``; None is silence."""
+        given = self._answers.get(ask)
+        if not isinstance(given, list):
+            return given
+        index = self._used.get(ask, 0)
+        self._used[ask] = index + 1
+        return given[index] if index < len(given) else None

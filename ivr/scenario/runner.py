@@ -1,0 +1,26 @@
+"""Running scenario files one way or the other."""
+
+from __future__ import annotations
+
+from ivr.config import Settings
+from ivr.engine.library import FlowLibrary
+from ivr.scenario.model import Scenario
+from ivr.scenario.result import ScenarioResult
+
+
+async def run_scenarios(
+    scenarios: list[Scenario], via: str, settings: Settings, library: FlowLibrary, timeout: float
+) -> list[ScenarioResult]:
+    """Run each scenario in the simulator (``sim``) or as a real call (``asterisk``)."""
+    if via == "asterisk":
+        from ivr.scenario.via_asterisk import run_scenarios_asterisk
+
+        return await run_scenarios_asterisk(scenarios, settings, library, timeout)
+    from ivr.sim.runner import run_scenario_sim
+    from ivr.store.calls import CallStore
+
+    store = CallStore(settings.db_path)
+    try:
+        return [await run_scenario_sim(s, settings, library, store) for s in scenarios]
+    finally:
+        store.close()

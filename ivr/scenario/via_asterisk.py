@@ -1,0 +1,189 @@
+"""Running a scenario as a real call through Asterisk.
+
+The runner places a call with AMI Originate on a ``Local/`` channel into extension
+123. The caller leg runs a FastAGI "caller bot" served here; the IVR leg runs the
+IVR. Each time the IVR starts listening it emits a ``PLN123Listen`` UserEvent; the
+runner looks up the scenario's answer for that ask and has the caller bot press the
+keys with ``SendDTMF``, over the call, while the prompt plays. Nothing waits on a
+clock: every step waits on an event, with a time limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ivr.agi import variables as var
+from ivr.agi.channel import AgiChannel
+from ivr.agi.errors import CallerHungUp
+from ivr.agi.server import FastAgiServer
+from ivr.asterisk.ami import AmiClient, AmiEvent, ivr_leg_id
+from ivr.config import Settings
+from ivr.engine.library import FlowLibrary
+from ivr.engine.model import InputNode
+from ivr.scenario.answerer import ScenarioAnswerer
+from ivr.scenario.check import mismatches
+from ivr.scenario.model import Scenario
+from ivr.scenario.result import ScenarioResult
+from ivr.store.calls import connect, read_summary
+
+log = logging.getLogger(__name__)
+
+CALLER_SUFFIX = "-caller"
+#: Pause and length of each DTMF tone the caller bot sends, in milliseconds.
+DTMF_GAP_MS = 120
+DTMF_LENGTH_MS = 120
+
+
+@dataclass
+class _BotLine:
+    """Keys waiting to be pressed by one call's caller bot; ``None`` ends the bot."""
+
+    keys: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class CallerBots:
+    """The FastAGI side of the caller legs: presses the keys it is handed."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, _BotLine] = {}
+
+    def line(self, test_id: str) -> _BotLine:
+        """The key line of a test call (made on first use)."""
+        return self.lines.setdefault(test_id, _BotLine())
+
+    async def handle(self, channel: AgiChannel) -> None:
+        """One caller leg: press each batch of keys until told to stop or hung up."""
+        uniqueid = channel.headers.get("agi_uniqueid", "")
+        if not uniqueid.endswith(CALLER_SUFFIX):
+            log.warning("caller bot: unexpected call %s", uniqueid)
+            return
+        line = self.line(uniqueid.removesuffix(CALLER_SUFFIX))
+        line.connected.set()
+        while (keys := await line.keys.get()) is not None:
+            try:
+                await channel.exec("SendDTMF", f"{keys},{DTMF_GAP_MS},{DTMF_LENGTH_MS}")
+            except CallerHungUp:
+                return
+
+
+def _is_ours(test_id: str) -> Callable[[AmiEvent], bool]:
+    leg = ivr_leg_id(test_id)
+
+    def match(event: AmiEvent) -> bool:
+        if event.get("uniqueid") != leg:
+            return False
+        if event.name == "UserEvent":
+            return event.get("userevent").startswith("PLN123")
+        return event.name in ("Hangup", "QueueCallerJoin")
+
+    return match
+
+
+async def _place_call(
+    scenario: Scenario,
+    ami: AmiClient,
+    bots: CallerBots,
+    bot_url: str,
+    library: FlowLibrary,
+    timeout: float,
+) -> tuple[str | None, list[str]]:
+    """Run one call; the IVR's call id and any problems seen on the way."""
+    answerer = ScenarioAnswerer(scenario)
+    problems: list[str] = []
+    since = ami.mark
+    test_id = await ami.originate_test_call(scenario.caller or "", bot_url)
+    line = bots.line(test_id)
+    match = _is_ours(test_id)
+    call_id: str | None = None
+    outcome: str | None = None
+    queue_joined = False
+    position = since
+    deadline = asyncio.get_running_loop().time() + timeout
+    try:
+        while True:
+            for event in ami.events(position):
+                position += 1
+                if not match(event):
+                    continue
+                if event.name == "QueueCallerJoin":
+                    queue_joined = True
+                elif event.name == "Hangup":
+                    return call_id, problems + ([] if outcome else ["the call hung up early"])
+                elif event.get("userevent") == var.EVENT_CALL_START:
+                    call_id = event.get("callid")
+                elif event.get("userevent") == var.EVENT_LISTEN:
+                    keys = await _keys_for_event(event, answerer, library)
+                    if keys:
+                        line.keys.put_nowait(keys)
+                elif event.get("userevent") == var.EVENT_CALL_END:
+                    outcome = event.get("outcome")
+                if outcome and (outcome != "queued" or queue_joined):
+                    return call_id, problems
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return call_id, [*problems, f"the call did not end within {timeout:.0f}s"]
+            try:
+                await ami.wait_for_event(match, remaining, since=position)
+            except TimeoutError:
+                what = "join a queue" if outcome == "queued" else "end"
+                return call_id, [*problems, f"the call did not {what} within {timeout:.0f}s"]
+    finally:
+        problems.extend(answerer.errors)
+        line.keys.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await ami.hangup_call(test_id)
+        bots.lines.pop(test_id, None)
+
+
+async def _keys_for_event(event: AmiEvent, answerer: ScenarioAnswerer, library: FlowLibrary) -> str:
+    flow_name, node_id, ask = event.get("flow"), event.get("node"), event.get("ask")
+    attempt = int(event.get("attempt") or "1")
+    loaded = library.flows.get(flow_name)
+    node = loaded.flow.nodes.get(node_id) if loaded else None
+    if not isinstance(node, InputNode):
+        answerer.errors.append(f"IVR listened at {flow_name}/{node_id}, unknown to this runner")
+        return ""
+    return await answerer(flow_name, node, ask, attempt)
+
+
+async def run_scenarios_asterisk(
+    scenarios: list[Scenario], settings: Settings, library: FlowLibrary, timeout: float
+) -> list[ScenarioResult]:
+    """Each scenario as a real call, one after another."""
+    bots = CallerBots()
+    server = FastAgiServer(
+        bots.handle,
+        host=settings.agi.host,
+        port=settings.agi.callerbot_port,
+        allow=settings.agi.allow,
+    )
+    await server.start()
+    bot_url = f"agi://{settings.agi.host}:{server.port}/callerbot"
+    ami = await AmiClient.connect(
+        settings.ami.host,
+        settings.ami.port,
+        settings.ami.user,
+        settings.ami.secret.get_secret_value(),
+        timeout=settings.ami.connect_timeout,
+    )
+    db = connect(settings.db_path)
+    results = []
+    try:
+        for scenario in scenarios:
+            call_id, problems = await _place_call(scenario, ami, bots, bot_url, library, timeout)
+            summary = read_summary(db, call_id) if call_id else None
+            if summary is None:
+                problems = [*problems, "the IVR recorded no call (is `pln123 serve` running?)"]
+            else:
+                problems = [*problems, *mismatches(summary, scenario.expect)]
+            results.append(ScenarioResult(scenario, "asterisk", summary, problems))
+    finally:
+        db.close()
+        await ami.close()
+        await server.shutdown(grace=2.0)
+    return results

@@ -1,0 +1,60 @@
+"""Running flows in-process: scenarios, and a person at the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ivr.config import Settings
+from ivr.engine.call import open_call
+from ivr.engine.interpreter import run_call
+from ivr.engine.library import FlowLibrary
+from ivr.engine.model import InputNode
+from ivr.scenario.answerer import ScenarioAnswerer
+from ivr.scenario.check import mismatches
+from ivr.scenario.model import Scenario
+from ivr.scenario.result import ScenarioResult
+from ivr.sim.port import Answerer, Echo, SimPort
+from ivr.store.calls import CallStore, CallSummary
+
+
+async def simulate_call(
+    settings: Settings,
+    library: FlowLibrary,
+    store: CallStore,
+    flow: str,
+    caller: str,
+    answerer: Answerer,
+    echo: Echo | None = None,
+) -> CallSummary:
+    """One simulated call to its end; what it did."""
+    port = SimPort(answerer, echo)
+    ctx = await open_call(settings, library, store, port, flow, caller)
+    await run_call(ctx)
+    summary = store.summary(ctx.call_id)
+    assert summary is not None
+    return summary
+
+
+async def run_scenario_sim(
+    scenario: Scenario, settings: Settings, library: FlowLibrary, store: CallStore
+) -> ScenarioResult:
+    """A scenario in the simulator."""
+    if scenario.flow not in library.flows:
+        return ScenarioResult(scenario, "sim", None, [f"no flow named {scenario.flow!r}"])
+    answerer = ScenarioAnswerer(scenario)
+    summary = await simulate_call(
+        settings, library, store, scenario.flow, scenario.caller, answerer
+    )
+    problems = answerer.errors + mismatches(summary, scenario.expect)
+    return ScenarioResult(scenario, "sim", summary, problems)
+
+
+def terminal_answerer(show: Echo) -> Answerer:
+    """Asks the person at the terminal for keys at each listening point."""
+
+    async def answer(flow: str, node: InputNode, ask: str, attempt: int) -> str:
+        show(f"  [ask: {ask}, percobaan {attempt}] tekan tombol lalu Enter (kosong = diam):")
+        line = await asyncio.to_thread(input, "  > ")
+        return "".join(ch for ch in line if ch in "0123456789*#")
+
+    return answer

@@ -1,0 +1,1 @@
+"""One module per node kind; each has ``run(node, ctx, flow) -> StepResult``."""

@@ -1,0 +1,95 @@
+"""``collect``: a string of digits, checked for length and pattern, optionally read back."""
+
+from __future__ import annotations
+
+import re
+
+from ivr.engine.context import CallContext
+from ivr.engine.model import Choice, CollectNode, Flow, MenuNode
+from ivr.steps.base import Reason, StepResult
+from ivr.steps.listen import InputRules, listen, next_key
+
+YES, NO = "ya", "tidak"
+
+
+def confirm_ask(node: CollectNode) -> str:
+    """The ask tag of a collect node's read-back question."""
+    assert node.confirm is not None
+    return node.confirm.ask or f"{node.ask}_konfirmasi"
+
+
+def confirm_menu(node: CollectNode) -> MenuNode:
+    """The read-back question as a yes/no menu (1 ya, 2 tidak)."""
+    assert node.confirm is not None
+    return MenuNode.model_validate(
+        {
+            "kind": "menu",
+            "id": node.id,
+            "ask": confirm_ask(node),
+            "prompt": node.confirm.prompt,
+            "choices": {
+                "1": Choice(value=YES, next=node.next),
+                "2": Choice(value=NO, next=node.id),
+            },
+            "max_attempts": node.max_attempts,
+            "fallback": node.fallback,
+            "timeout": node.timeout,
+            "cso_key": node.cso_key,
+            "repeat_key": node.repeat_key,
+        }
+    )
+
+
+async def read_digits(ctx: CallContext, node: CollectNode, flow: Flow, first: str) -> str | None:
+    """The digits starting with ``first``; None when they break the node's rules."""
+    inter_digit = node.inter_digit_timeout or flow.defaults.inter_digit_timeout
+    digits = "" if first == node.terminator else first
+    while first != node.terminator and len(digits) < node.max_length:
+        key = await next_key(ctx, inter_digit)
+        if key is None or key == node.terminator:
+            break
+        digits += key
+    else:
+        if first != node.terminator:
+            # Ended at maximum length: a '#' the caller adds belongs to this input.
+            ctx.swallow_key = node.terminator
+    if not digits.isdigit() or not node.min_length <= len(digits) <= node.max_length:
+        return None
+    if node.pattern is not None and not re.fullmatch(node.pattern, digits):
+        return None
+    return digits
+
+
+async def run(node: CollectNode, ctx: CallContext, flow: Flow) -> StepResult:
+    """Ask for digits until a valid (and, if asked, confirmed) value or the fallback."""
+    ctx.asks.append(node.ask)
+    rules = InputRules.of(node, flow)
+    for _ in range(rules.max_attempts):
+        result, value = await listen(
+            ctx, flow, node, lambda first: read_digits(ctx, node, flow, first)
+        )
+        if value is None:
+            return result
+        if node.confirm is None:
+            return await _keep(ctx, node, value, result.reason)
+        menu = confirm_menu(node)
+        ctx.variables[node.store or node.ask] = value
+        ctx.asks.append(menu.ask)
+
+        async def yes_no(key: str, menu: MenuNode = menu) -> str | None:
+            choice = menu.choices.get(key)
+            return choice.value if choice else None
+
+        answer_result, answer = await listen(ctx, flow, menu, yes_no)
+        if answer is None:
+            return answer_result
+        await ctx.record_answer(node.id, menu.ask, answer)
+        if answer == YES:
+            return await _keep(ctx, node, value, result.reason)
+    return StepResult(Reason.NOMATCH, next=rules.fallback)
+
+
+async def _keep(ctx: CallContext, node: CollectNode, value: str, reason: Reason) -> StepResult:
+    ctx.variables[node.store or node.ask] = value
+    await ctx.record_answer(node.id, node.ask, value)
+    return StepResult(reason, next=node.next, value=value)

@@ -1,0 +1,128 @@
+"""What every input node shares: attempts, escalating reprompts, the CSO and repeat keys.
+
+Each attempt announces that the IVR listens, plays the prompt with every key as an
+escape (so keys pressed during the prompt are kept), then waits for the first key.
+Silence is a noinput, a wrong answer a nomatch; each plays the next, sterner reprompt
+before the prompt again. When the attempts run out, the caller goes to the node's
+fallback (by default a CSO).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ivr.engine.context import ALL_KEYS, CallContext
+from ivr.engine.model import CSO_NODE, Flow, InputNode, PromptPart
+from ivr.steps.base import Reason, StepResult
+
+#: Reads the rest of an answer after its first key: the value, or None for a nomatch.
+ReadRest = Callable[[str], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class InputRules:
+    """An input node's settings with the flow's defaults filled in."""
+
+    timeout: float
+    max_attempts: int
+    fallback: str
+    cso_key: str
+    repeat_key: str
+    max_repeats: int
+    noinput: list[list[PromptPart]]
+    nomatch: list[list[PromptPart]]
+
+    @classmethod
+    def of(cls, node: InputNode, flow: Flow) -> InputRules:
+        """The rules for ``node`` in ``flow``."""
+        defaults = flow.defaults
+        return cls(
+            timeout=node.timeout or defaults.timeout,
+            max_attempts=node.max_attempts or defaults.max_attempts,
+            fallback=node.fallback or defaults.fallback,
+            cso_key=node.cso_key if node.cso_key is not None else defaults.cso_key,
+            repeat_key=node.repeat_key if node.repeat_key is not None else defaults.repeat_key,
+            max_repeats=defaults.max_repeats,
+            noinput=node.noinput if node.noinput is not None else defaults.noinput,
+            nomatch=node.nomatch if node.nomatch is not None else defaults.nomatch,
+        )
+
+
+def _escalate(prompts: list[list[PromptPart]], count: int) -> list[PromptPart]:
+    if not prompts:
+        return []
+    return prompts[min(count, len(prompts)) - 1]
+
+
+def next_typed_key(ctx: CallContext) -> str | None:
+    """The next key typed ahead, dropping a stray terminator after a full input."""
+    while ctx.typeahead:
+        key = ctx.typeahead.popleft()
+        swallow, ctx.swallow_key = ctx.swallow_key, None
+        if key != swallow:
+            return key
+    ctx.swallow_key = None
+    return None
+
+
+async def next_key(ctx: CallContext, timeout: float) -> str | None:
+    """The next key: typed ahead, or pressed within ``timeout`` seconds."""
+    if ctx.typeahead:
+        return ctx.typeahead.popleft()
+    return await ctx.port.wait_digit(timeout)
+
+
+async def listen(
+    ctx: CallContext,
+    flow: Flow,
+    node: InputNode,
+    read_rest: ReadRest,
+    ask: str | None = None,
+    prompt: list[PromptPart] | None = None,
+    own_keys: str = "",
+) -> tuple[StepResult, str | None]:
+    """Run the attempts of one input; the result, and the value when one was given.
+
+    ``own_keys`` are keys the node gives a meaning of its own (a menu choice on 0),
+    which then win over the flow's CSO and repeat keys.
+    """
+    rules = InputRules.of(node, flow)
+    ask = ask or node.ask
+    prompt = node.prompt if prompt is None else prompt
+    noinputs = nomatches = repeats = 0
+    attempt = 1
+    reprompt: list[PromptPart] = []
+    last = Reason.NOINPUT
+    while attempt <= rules.max_attempts:
+        await ctx.port.listening(flow.flow, node, ask, attempt)
+        key = next_typed_key(ctx)
+        if key is None:
+            key = await ctx.port.play(ctx.render(reprompt + prompt), ALL_KEYS)
+            if key is not None and key == ctx.swallow_key:
+                key = None
+            ctx.swallow_key = None
+        if key is None:
+            key = await ctx.port.wait_digit(rules.timeout)
+        if key is None:
+            noinputs += 1
+            last = Reason.NOINPUT
+            reprompt = _escalate(rules.noinput, noinputs)
+            attempt += 1
+            continue
+        global_key = key not in own_keys
+        if global_key and key == rules.cso_key:
+            return StepResult(Reason.CSO, next=CSO_NODE), None
+        if global_key and key == rules.repeat_key and repeats < rules.max_repeats:
+            repeats += 1
+            reprompt = []
+            continue
+        value = await read_rest(key)
+        if value is None:
+            nomatches += 1
+            last = Reason.NOMATCH
+            reprompt = _escalate(rules.nomatch, nomatches)
+            attempt += 1
+            continue
+        return StepResult(Reason.DTMF, value=value), value
+    return StepResult(last, next=rules.fallback), None

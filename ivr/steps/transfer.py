@@ -1,0 +1,41 @@
+"""``transfer``: hand the call to a CSO queue with the screen-pop data.
+
+The IVR stores the pop, sets the channel variables and lets go of the call; the
+dialplan queues it. The AGI connection is not held while the caller waits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ivr.engine.context import CallContext
+from ivr.engine.model import Flow, TransferNode
+from ivr.steps.base import Outcome, Reason, StepResult
+
+
+def screenpop_data(ctx: CallContext, queue: str) -> dict[str, Any]:
+    """What the CSO's screen shows: who calls, and every answer in the order given."""
+    return {
+        "call_id": ctx.call_id,
+        "flow": ctx.flow_name,
+        "queue": queue,
+        "caller": ctx.variables.get("caller", ""),
+        "caller_class": ctx.variables.get("caller_class", ""),
+        "asks": list(ctx.asks),
+        "path": list(ctx.path),
+        "variables": dict(ctx.variables),
+    }
+
+
+async def hand_to_queue(ctx: CallContext, queue: str) -> StepResult:
+    """Store the pop and tell the dialplan to queue the call."""
+    pop_id = await ctx.store.record_screenpop(ctx.call_id, queue, screenpop_data(ctx, queue))
+    ctx.queue = queue
+    await ctx.port.hand_over(queue, pop_id)
+    return StepResult(Reason.DONE, outcome=Outcome.QUEUED)
+
+
+async def run(node: TransferNode, ctx: CallContext, flow: Flow) -> StepResult:
+    """Say the hand-over prompt, then queue."""
+    await ctx.play(node.prompt, barge_in=False)
+    return await hand_to_queue(ctx, node.queue or flow.defaults.cso_queue or ctx.default_queue)

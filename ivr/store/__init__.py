@@ -1,0 +1,1 @@
+"""Persistence: the embedded SQLite file that keeps every call's record."""

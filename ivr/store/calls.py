@@ -1,0 +1,229 @@
+"""Call records in SQLite: every answer is on disk before the call moves on.
+
+One writer thread owns the write connection, so the event loop never blocks on the
+disk and writes stay in order; each write is awaited, so when ``record_answer``
+returns the answer survives a hangup, a crash or a transfer. WAL mode lets readers
+(the scenario runner, the screen-pop) read while calls are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ivr.store.schema import migrate
+
+T = TypeVar("T")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the pragmas every user of the file needs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+@dataclass
+class CallSummary:
+    """What a call did, as the scenario runner and the tests report it."""
+
+    call_id: str
+    flow: str
+    caller: str
+    outcome: str | None
+    path: list[str]
+    asks: list[str]
+    answers: list[dict[str, Any]]
+    queue: str | None
+    screenpop: dict[str, Any] | None
+    report: dict[str, Any] | None
+    variables: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``--json`` shape of a scenario result."""
+        return {
+            "call_id": self.call_id,
+            "flow": self.flow,
+            "outcome": self.outcome,
+            "path": self.path,
+            "asks": self.asks,
+            "answers": self.answers,
+            "report": self.report,
+            "queue": self.queue,
+            "screenpop": self.screenpop,
+        }
+
+
+class CallStore:
+    """Writes and reads call records."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = connect(path)
+        migrate(self._conn)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callstore")
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Finish pending writes and close the file."""
+        self._executor.shutdown(wait=True)
+        self._conn.close()
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._locked, work)
+
+    def _locked(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            return work(self._conn)
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def start_call(
+        self, call_id: str, flow: str, caller: str, channel: str, uniqueid: str
+    ) -> None:
+        """Open the record of a new call."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO calls (id, flow, caller, channel, uniqueid, started_at, path, asks)"
+                " VALUES (?, ?, ?, ?, ?, ?, '[]', '[]')",
+                (call_id, flow, caller, channel, uniqueid, _now()),
+            )
+
+        await self._run(work)
+
+    async def record_answer(
+        self,
+        call_id: str,
+        node: str,
+        ask: str,
+        value: str,
+        via: str,
+        path: list[str],
+        asks: list[str],
+    ) -> None:
+        """Store one answer (and the path so far) in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("BEGIN")
+                conn.execute(
+                    "INSERT INTO answers (call_id, seq, node, ask, value, via, at) VALUES"
+                    " (?, (SELECT COUNT(*) FROM answers WHERE call_id = ?), ?, ?, ?, ?, ?)",
+                    (call_id, call_id, node, ask, value, via, _now()),
+                )
+                conn.execute(
+                    "UPDATE calls SET path = ?, asks = ? WHERE id = ?",
+                    (json.dumps(path), json.dumps(asks), call_id),
+                )
+
+        await self._run(work)
+
+    async def record_screenpop(self, call_id: str, queue: str, data: dict[str, Any]) -> str:
+        """Store the data a CSO's screen shows for this call; returns the pop id."""
+        pop_id = call_id
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO screenpops (id, call_id, queue, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (pop_id, call_id, queue, json.dumps(data, ensure_ascii=False), _now()),
+            )
+
+        await self._run(work)
+        return pop_id
+
+    async def end_call(
+        self,
+        call_id: str,
+        outcome: str,
+        path: list[str],
+        asks: list[str],
+        queue: str | None,
+        variables: dict[str, str],
+    ) -> None:
+        """Close the record with its outcome."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE calls SET ended_at = ?, outcome = ?, path = ?, asks = ?, queue = ?,"
+                " variables = ? WHERE id = ?",
+                (
+                    _now(),
+                    outcome,
+                    json.dumps(path),
+                    json.dumps(asks),
+                    queue,
+                    json.dumps(variables, ensure_ascii=False),
+                    call_id,
+                ),
+            )
+
+        await self._run(work)
+
+    # -- reads ------------------------------------------------------------------------
+
+    def summary(self, call_id: str) -> CallSummary | None:
+        """Everything recorded for a call (read on the caller's thread)."""
+        return read_summary(self._conn, call_id, self._lock)
+
+
+def read_summary(
+    conn: sqlite3.Connection, call_id: str, lock: threading.Lock | None = None
+) -> CallSummary | None:
+    """A call's summary from any connection to the file."""
+    if lock is not None:
+        with lock:
+            return read_summary(conn, call_id)
+    row = conn.execute(
+        "SELECT id, flow, caller, outcome, path, asks, queue, variables FROM calls WHERE id = ?",
+        (call_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    answers = [
+        {"node": node, "ask": ask, "value": value, "via": via}
+        for node, ask, value, via in conn.execute(
+            "SELECT node, ask, value, via FROM answers WHERE call_id = ? ORDER BY seq", (call_id,)
+        )
+    ]
+    pop = conn.execute("SELECT data FROM screenpops WHERE call_id = ?", (call_id,)).fetchone()
+    report = conn.execute(
+        "SELECT number, wo_type, problem_text FROM reports WHERE call_id = ?"
+        " ORDER BY created_at DESC",
+        (call_id,),
+    ).fetchone()
+    return CallSummary(
+        call_id=row[0],
+        flow=row[1],
+        caller=row[2],
+        outcome=row[3],
+        path=json.loads(row[4] or "[]"),
+        asks=json.loads(row[5] or "[]"),
+        answers=answers,
+        queue=row[6],
+        screenpop=json.loads(pop[0]) if pop else None,
+        report=(
+            {"number": report[0], "wo_type": report[1], "problem_text": report[2]}
+            if report
+            else None
+        ),
+        variables=json.loads(row[7] or "{}"),
+    )

@@ -1,0 +1,1 @@
+"""Test doubles that speak Asterisk's protocols over real sockets."""

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up (first time) and run the IVR: the sandbox Asterisk and `pln123 up`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+bash scripts/setup.sh
+exec .venv/bin/pln123 up

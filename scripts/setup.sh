@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Set up everything the IVR needs on a fresh Debian machine, idempotently:
+#   - Debian packages (debootstrap for the Asterisk sandbox, graphviz for flow pictures)
+#   - a virtualenv in .venv with the project and its dev tools
+#   - the sandbox Asterisk root under .cache/asterisk/root (Debian unstable, built once)
+#   - pln123.toml (kept out of git) with a random AMI secret and SIP password
+# Needs root for apt-get and debootstrap.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+need_apt=()
+command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
+if ((${#need_apt[@]})); then
+    log "installing Debian packages: ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+    log "creating .venv"
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python -c "import ivr, pytest, ruff" >/dev/null 2>&1 \
+        || [[ pyproject.toml -nt .venv/.installed ]]; then
+    log "installing the project into .venv"
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e '.[dev]'
+    touch .venv/.installed
+fi
+
+log "provisioning the sandbox Asterisk (the first time takes a minute or two)"
+bash scripts/provision-asterisk.sh
+
+if [[ ! -f pln123.toml ]]; then
+    log "writing pln123.toml with a fresh AMI secret and SIP password"
+    umask 077
+    cat > pln123.toml <<TOML
+# Local configuration of the PLN 123 IVR. Not in git: it holds secrets.
+sip_password = "$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')"
+
+[ami]
+secret = "$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+TOML
+fi
+log "ready"

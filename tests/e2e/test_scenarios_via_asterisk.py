@@ -1,0 +1,28 @@
+"""Every scenario under tests/scenarios/, as a real call through the sandbox Asterisk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ivr.actions import ACTIONS
+from ivr.config import Settings
+from ivr.engine.library import load_library
+from ivr.scenario.model import load_scenario
+from ivr.scenario.via_asterisk import run_scenarios_asterisk
+from tests.e2e.conftest import IvrProcess
+
+SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("file", SCENARIOS, ids=[f.stem for f in SCENARIOS])
+async def test_scenario_as_a_real_call(
+    file: Path, ivr_server: IvrProcess, e2e_settings: Settings
+) -> None:
+    library = load_library(e2e_settings.flows_dir, e2e_settings.audio_dir, ACTIONS)
+    [result] = await run_scenarios_asterisk([load_scenario(file)], e2e_settings, library, 90.0)
+    assert result.summary is not None, result.problems
+    assert result.problems == [], "".join(ivr_server.log[-40:])
