@@ -39,24 +39,35 @@ class SimPort:
         self.queue: str | None = None
         self.pop_id: str | None = None
         self.hung_up = False
+        self._pending: tuple[str, InputNode, str, int] | None = None
 
     async def play(self, segments: Sequence[Segment], escape: str) -> str | None:
         """Show the prompt; the first pending key that may interrupt it does."""
         text = " ".join(segment_text(segment) for segment in segments)
         self._echo(f"IVR: {text}")
+        if escape:
+            await self._answer_pending()
         if self._keys and escape and self._keys[0] in escape:
             return self._keys.popleft()
         return None
 
     async def wait_digit(self, timeout: float) -> str | None:
         """The next pending key; none pending is silence for ``timeout`` seconds."""
+        await self._answer_pending()
         if self._keys:
             return self._keys.popleft()
         self._echo(f"     (diam {timeout:g} detik)")
         return None
 
     async def listening(self, flow: str, node: InputNode, ask: str, attempt: int) -> None:
-        """Ask the answerer for this attempt's keys."""
+        """Note the question; the answerer is asked once its prompt has been shown."""
+        self._pending = (flow, node, ask, attempt)
+
+    async def _answer_pending(self) -> None:
+        if self._pending is None:
+            return
+        flow, node, ask, attempt = self._pending
+        self._pending = None
         keys = await self._answerer(flow, node, ask, attempt)
         if keys:
             self._echo(f"     [{ask}] caller presses {keys}")

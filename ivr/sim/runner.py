@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ivr.agi.errors import CallerHungUp
 from ivr.config import Settings
 from ivr.engine.call import open_call
 from ivr.engine.interpreter import run_call
@@ -54,7 +55,10 @@ def terminal_answerer(show: Echo) -> Answerer:
 
     async def answer(flow: str, node: InputNode, ask: str, attempt: int) -> str:
         show(f"  [ask: {ask}, percobaan {attempt}] tekan tombol lalu Enter (kosong = diam):")
-        line = await asyncio.to_thread(input, "  > ")
+        try:
+            line = await asyncio.to_thread(input, "  > ")
+        except EOFError:
+            raise CallerHungUp("the terminal closed") from None
         return "".join(ch for ch in line if ch in "0123456789*#")
 
     return answer

@@ -55,15 +55,24 @@ def _escalate(prompts: list[list[PromptPart]], count: int) -> list[PromptPart]:
     return prompts[min(count, len(prompts)) - 1]
 
 
-def next_typed_key(ctx: CallContext) -> str | None:
-    """The next key typed ahead, dropping a stray terminator after a full input."""
-    while ctx.typeahead:
-        key = ctx.typeahead.popleft()
-        swallow, ctx.swallow_key = ctx.swallow_key, None
-        if key != swallow:
-            return key
-    ctx.swallow_key = None
-    return None
+async def first_key(ctx: CallContext, prompt: list[PromptPart], timeout: float) -> str | None:
+    """The first key of an answer: typed ahead, pressed during the prompt, or after it.
+
+    A terminator left over from an input that ended at its maximum length is dropped
+    once (and the prompt played, if that key had cut it short).
+    """
+    key: str | None = None
+    for _ in range(2):
+        key = ctx.typeahead.popleft() if ctx.typeahead else None
+        if key is None:
+            key = await ctx.port.play(ctx.render(prompt), ALL_KEYS)
+        stray, ctx.swallow_key = ctx.swallow_key, None
+        if key is None or key != stray:
+            break
+        key = None
+    if key is None:
+        key = await ctx.port.wait_digit(timeout)
+    return key
 
 
 async def next_key(ctx: CallContext, timeout: float) -> str | None:
@@ -96,14 +105,7 @@ async def listen(
     last = Reason.NOINPUT
     while attempt <= rules.max_attempts:
         await ctx.port.listening(flow.flow, node, ask, attempt)
-        key = next_typed_key(ctx)
-        if key is None:
-            key = await ctx.port.play(ctx.render(reprompt + prompt), ALL_KEYS)
-            if key is not None and key == ctx.swallow_key:
-                key = None
-            ctx.swallow_key = None
-        if key is None:
-            key = await ctx.port.wait_digit(rules.timeout)
+        key = await first_key(ctx, reprompt + prompt, rules.timeout)
         if key is None:
             noinputs += 1
             last = Reason.NOINPUT
