@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 
-#: Runs of 7 or more digits (phone numbers, IDPEL, NIK), optionally after a '+'.
-LONG_NUMBER = re.compile(r"\+?\d{7,}")
+#: Runs of 7 or more digits (phone numbers, IDPEL, NIK), optionally after a '+',
+#: standing as numbers of their own (not inside a hex call id such as ``9f1234567ab``).
+LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])\+?\d{7,}(?![0-9A-Za-z])")
 
 
 def _mask(match: re.Match[str]) -> str:

@@ -1,7 +1,7 @@
 """``pln123 bench agi``: the IVR's cost per call against a bare panoramisk handler.
 
-Each server runs in its own process so only its CPU is counted (``time.process_time``
-in the child: every thread, the SQLite writer included). The load generator is the
+Each server runs in its own process so only its CPU is counted (``getrusage`` in the
+child, user plus system: every thread, the SQLite writer included). The load generator is the
 fake Asterisk (:mod:`ivr.testing.fake_asterisk`) in this process: N concurrent calls,
 the caller listening to each prompt, pressing 1 at the menu, then a 12-digit IDPEL, so
 the ``main`` flow plays, listens, collects and transfers. A prompt playing or a caller
@@ -20,6 +20,7 @@ import asyncio
 import base64
 import logging
 import pickle
+import resource
 import shutil
 import sqlite3
 import sys
@@ -65,6 +66,7 @@ class SideResult:
     calls: int
     failed: int
     cpu_per_call: float
+    user_share: float
     step_p50_ms: float
     step_p99_ms: float
     commands_per_call: int
@@ -108,6 +110,16 @@ async def _serve(job: _Job) -> None:
         line: bytes = await loop.run_in_executor(None, sys.stdin.buffer.readline)
         return line.decode().strip()
 
+    async def measure() -> dict[str, Any]:
+        await hear()  # start
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        _say("ready")
+        await hear()  # stop
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        user = after.ru_utime - before.ru_utime
+        system = after.ru_stime - before.ru_stime
+        return {"cpu": user + system, "user": user, "system": system, "outcomes": {}}
+
     if job.kind == "ivr":
         from ivr.actions import ACTIONS
         from ivr.app import IvrApp
@@ -120,14 +132,11 @@ async def _serve(job: _Job) -> None:
         app = IvrApp(settings, library, store)
         await app.server.start()
         _say(app.server.port)
-        await hear()  # start
-        started = time.process_time()
-        _say("ready")
-        await hear()  # stop
-        cpu = time.process_time() - started
+        figures = await measure()
         await app.server.shutdown(0)
         store.close()
-        _say({"cpu": cpu, "outcomes": _outcomes(settings.db_path)})
+        figures["outcomes"] = _outcomes(settings.db_path)
+        _say(figures)
         return
 
     from panoramisk.fast_agi import Application
@@ -142,14 +151,10 @@ async def _serve(job: _Job) -> None:
     application.add_route(FLOW, replay)
     server = await asyncio.start_server(application.handler, HOST, 0, backlog=1024)
     _say(int(server.sockets[0].getsockname()[1]))
-    await hear()
-    started = time.process_time()
-    _say("ready")
-    await hear()
-    cpu = time.process_time() - started
+    figures = await measure()
     server.close()
     await server.wait_closed()
-    _say({"cpu": cpu, "outcomes": {}})
+    _say(figures)
 
 
 def _outcomes(db_path: Path) -> dict[str, int]:
@@ -291,6 +296,7 @@ async def _run_side(
         calls=calls,
         failed=calls - len(good),
         cpu_per_call=float(report["cpu"]) / calls,
+        user_share=float(report["user"]) / max(float(report["cpu"]), 1e-9),
         step_p50_ms=_percentile(steps, 0.50) * 1000,
         step_p99_ms=_percentile(steps, 0.99) * 1000,
         commands_per_call=len(good[0].commands) if good else 0,

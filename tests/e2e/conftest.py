@@ -5,74 +5,18 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
-import sys
-import threading
 import wave
 from collections.abc import Iterator
 from pathlib import Path
-from queue import Empty, Queue
 
 import pytest
 
 from ivr.asterisk.sandbox import AsteriskSandbox, free_port
 from ivr.config import Settings
 from ivr.prompts.catalogue import PromptCatalogue
+from tests.support import IvrProcess
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-class IvrProcess:
-    """``pln123 serve`` as a child process, its log lines readable with a time limit."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.lines: Queue[str] = Queue()
-        self.log: list[str] = []
-        self._env, self._cwd = env, cwd
-        self.start()
-
-    def start(self) -> None:
-        """Launch ``pln123 serve`` and wait until it listens."""
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ivr.cli.main", "serve"],
-            cwd=self._cwd,
-            env=self._env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
-        self.wait_for_line("pln123 serving FastAGI")
-
-    def _pump(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self.log.append(line)
-            self.lines.put(line)
-
-    def wait_for_line(self, text: str, timeout: float = 15.0) -> str:
-        """The first new log line containing ``text``; fails after ``timeout`` seconds."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=remaining)
-            except Empty:
-                break
-            if text in line:
-                return line
-        raise AssertionError(f"no log line with {text!r} in {timeout}s; log:\n{''.join(self.log)}")
-
-    def stop(self) -> None:
-        """SIGTERM, then kill if it does not go."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def write_test_prompts(audio_dir: Path, seconds: float = 1.5) -> None:

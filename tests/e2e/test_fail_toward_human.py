@@ -13,7 +13,7 @@ from ivr.agi.server import FastAgiServer
 from ivr.asterisk.ami import AmiClient, AmiEvent, ivr_leg_id
 from ivr.asterisk.sandbox import AsteriskSandbox
 from ivr.config import Settings
-from tests.e2e.conftest import IvrProcess
+from tests.support import IvrProcess
 
 pytestmark = pytest.mark.e2e
 STEP = 20.0

@@ -11,7 +11,7 @@ from ivr.config import Settings
 from ivr.engine.library import load_library
 from ivr.scenario.model import load_scenario
 from ivr.scenario.via_asterisk import run_scenarios_asterisk
-from tests.e2e.conftest import IvrProcess
+from tests.support import IvrProcess
 
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
 

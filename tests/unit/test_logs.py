@@ -99,3 +99,12 @@ def test_exception_text_is_masked(logged: tuple[logging.Logger, io.StringIO]) ->
     assert "lookup failed for *********890" in text
     assert "LookupError: no customer with idpel *********901" in text
     assert "512345678901" not in text
+
+
+def test_hex_call_ids_stay_readable() -> None:
+    import logging
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "call %s from %s", None, None)
+    record.args = ("a025b1234567488d854fec7dd7170ee0", "081234567890")
+    MaskingFilter().filter(record)
+    assert record.getMessage() == "call a025b1234567488d854fec7dd7170ee0 from *********890"
