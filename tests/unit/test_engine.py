@@ -109,14 +109,14 @@ async def test_silence_escalates_then_falls_back_to_cso(tmp_path: Path) -> None:
 
 async def test_wrong_key_reprompts_with_nomatch(tmp_path: Path) -> None:
     caller = Caller({"menu": ["7", "1"]})
-    ctx, outcome, _ = await call(library(MENU), caller, tmp_path)
+    _ctx, outcome, _ = await call(library(MENU), caller, tmp_path)
     assert outcome is Outcome.CLOSED
     assert "IVR: P_WRONG P_MENU" in caller.heard
 
 
 async def test_zero_reaches_a_cso_and_star_repeats(tmp_path: Path) -> None:
     caller = Caller({"menu": ["*", "0"]})
-    ctx, outcome, port = await call(library(MENU), caller, tmp_path)
+    ctx, outcome, _port = await call(library(MENU), caller, tmp_path)
     assert outcome is Outcome.QUEUED
     assert ctx.path[-1] == "cso"
     assert caller.listened == [("menu", 1), ("menu", 1)]  # * is not an attempt
@@ -176,7 +176,7 @@ async def test_collect_ends_at_max_length_and_swallows_the_hash(tmp_path: Path) 
 
 async def test_collect_refuses_a_wrong_length(tmp_path: Path) -> None:
     caller = Caller({"menu": ["2"], "idpel": ["123#", "14123456789#"]})
-    ctx, outcome, _ = await call(library(MENU), caller, tmp_path)
+    ctx, _outcome, _ = await call(library(MENU), caller, tmp_path)
     assert ctx.variables["idpel"] == "14123456789"
     assert "IVR: P_WRONG P_ASK" in caller.heard
 
@@ -190,7 +190,7 @@ async def test_confirm_no_asks_again(tmp_path: Path) -> None:
         {"menu": ["2"], "idpel": ["512345678901", "512345678902"],
          "idpel_konfirmasi": ["2", "1"]}
     )
-    ctx, outcome, _ = await call(library(flow), caller, tmp_path)
+    ctx, _outcome, _ = await call(library(flow), caller, tmp_path)
     assert ctx.variables["idpel"] == "512345678902"
     assert "IVR: P_CONFIRM 5 1 2 3 4 5 6 7 8 9 0 1" in caller.heard
 
@@ -218,7 +218,7 @@ async def test_a_failing_action_goes_to_a_cso(behaviour: str, tmp_path: Path) ->
             await asyncio.sleep(5)
         return "surprise"
 
-    ctx, outcome, port = await call(library(ACTION_FLOW), Caller({}), tmp_path, {"check": check})
+    ctx, outcome, _port = await call(library(ACTION_FLOW), Caller({}), tmp_path, {"check": check})
     assert outcome is Outcome.QUEUED
     assert ctx.path == ["act", "cso"]
 
@@ -227,7 +227,7 @@ async def test_an_action_result_picks_the_way(tmp_path: Path) -> None:
     async def check(ctx: CallContext, args: Mapping[str, Any]) -> str:
         return "ok"
 
-    ctx, outcome, _ = await call(library(ACTION_FLOW), Caller({}), tmp_path, {"check": check})
+    _ctx, outcome, _ = await call(library(ACTION_FLOW), Caller({}), tmp_path, {"check": check})
     assert outcome is Outcome.CLOSED
 
 
@@ -288,6 +288,6 @@ async def test_a_bug_in_the_ivr_still_hands_the_caller_to_a_cso(tmp_path: Path) 
         async def __call__(self, flow: str, node: InputNode, ask: str, attempt: int) -> str:
             raise RuntimeError("bug")
 
-    ctx, outcome, port = await call(library(MENU), Broken({}), tmp_path)
+    _ctx, outcome, port = await call(library(MENU), Broken({}), tmp_path)
     assert outcome is Outcome.QUEUED
     assert port.queue == "umum"
