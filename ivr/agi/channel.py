@@ -94,7 +94,6 @@ class AgiChannel:
             self._hung_up = True
             raise CallerHungUp(line)
         if error == "AGIUsageError":
-            await self._drain_usage()
             raise AgiInvalidCommand(command, line)
         if error == "AGIInvalidCommand":
             raise AgiInvalidCommand(command, line)
@@ -105,14 +104,6 @@ class AgiChannel:
                 raise CallerHungUp(f"{command!r}: caller hung up")
             raise AgiCommandFailed(command, line)
         raise AgiProtocolError(f"{command!r}: unexpected answer {line!r}")
-
-    async def _drain_usage(self) -> None:
-        """Skip the rest of a ``520-`` usage text so the next answer lines up."""
-        async with asyncio.timeout(self._command_timeout):
-            while True:
-                line = await self._request.read_raw_line()
-                if line.startswith("520 "):
-                    return
 
     async def _channel_gone(self) -> bool:
         try:
@@ -169,7 +160,9 @@ class AgiChannel:
             f"GET DATA {quote(name)} {ms} {max_digits}", wait=timeout * (max_digits + 1) + 180
         )
         value, data = result.get("result", ("", ""))
-        return str(value), data == "timeout"
+        # panoramisk drops "(timeout)" when the value is empty: "200 result= (timeout)".
+        timed_out = data == "timeout" or str(result.get("raw", "")).endswith("(timeout)")
+        return str(value), timed_out
 
     async def say_digits(self, digits: str, escape_digits: str = "") -> str | None:
         """Speak digits one by one with Asterisk's own sounds."""

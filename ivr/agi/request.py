@@ -58,7 +58,8 @@ async def read_headers(reader: asyncio.StreamReader, timeout: float) -> dict[str
 
 
 class AgiRequest(Request):  # type: ignore[misc]
-    """panoramisk's request, with a result reader that notices a closed socket."""
+    """panoramisk's request, reading answers so that a closed socket, a ``100 Trying``
+    and a ``520`` usage text of one line or many all keep the stream in step."""
 
     def __init__(
         self,
@@ -68,6 +69,18 @@ class AgiRequest(Request):  # type: ignore[misc]
     ) -> None:
         super().__init__(app=None, headers=headers, reader=reader, writer=writer)
 
+    async def send_command(self, command: str) -> dict[str, Any]:
+        """Send one command line; its parsed answer (panoramisk's dict, plus ``raw``)."""
+        self.writer.write(f"{command}\n".encode(self.encoding))
+        await self.writer.drain()
+        result = await self._read_result()
+        while result.get("status_code") == 100:
+            result = await self._read_result()
+        if str(result.get("raw", "")).startswith("520-"):
+            while not (await read_line(self.reader)).startswith("520 "):
+                pass
+        return result
+
     async def _read_result(self) -> dict[str, Any]:
         line = await read_line(self.reader)
         if not line:
@@ -76,8 +89,5 @@ class AgiRequest(Request):  # type: ignore[misc]
             result: dict[str, Any] = parse_agi_result(line)
         except ValueError as exc:
             raise AgiProtocolError(f"not an AGI result: {line[:60]!r}") from exc
+        result["raw"] = line
         return result
-
-    async def read_raw_line(self) -> str:
-        """A further line of a multi-line answer (``520-`` usage text)."""
-        return await read_line(self.reader)

@@ -46,6 +46,13 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str | dict) else value
 
 
+def _as_prompt_lists(value: Any) -> Any:
+    value = _as_list(value)
+    if isinstance(value, list):
+        return [_as_list(item) for item in value]
+    return value
+
+
 class Condition(Strict):
     """A test on one call variable. Give exactly one of eq, ne, in, set."""
 
@@ -113,13 +120,7 @@ class InputNode(NodeBase):
 
     _list = field_validator("prompt", mode="before")(_as_list)
 
-    @field_validator("noinput", "nomatch", mode="before")
-    @classmethod
-    def _lists_of_prompts(cls, value: Any) -> Any:
-        value = _as_list(value)
-        if isinstance(value, list):
-            return [_as_list(item) for item in value]
-        return value
+    _prompt_lists = field_validator("noinput", "nomatch", mode="before")(_as_prompt_lists)
 
 
 class Choice(Strict):
@@ -293,13 +294,7 @@ class FlowDefaults(Strict):
             raise ValueError(f"{key!r} is not a phone key (0-9, *, #) or '' for off")
         return key
 
-    @field_validator("noinput", "nomatch", mode="before")
-    @classmethod
-    def _lists_of_prompts(cls, value: Any) -> Any:
-        value = _as_list(value)
-        if isinstance(value, list):
-            return [_as_list(item) for item in value]
-        return value
+    _prompt_lists = field_validator("noinput", "nomatch", mode="before")(_as_prompt_lists)
 
 
 class Flow(Strict):

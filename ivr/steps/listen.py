@@ -99,32 +99,29 @@ async def listen(
     rules = InputRules.of(node, flow)
     ask = ask or node.ask
     prompt = node.prompt if prompt is None else prompt
-    noinputs = nomatches = repeats = 0
+    misses = {Reason.NOINPUT: 0, Reason.NOMATCH: 0}
+    escalation = {Reason.NOINPUT: rules.noinput, Reason.NOMATCH: rules.nomatch}
+    repeats = 0
     attempt = 1
     reprompt: list[PromptPart] = []
     last = Reason.NOINPUT
     while attempt <= rules.max_attempts:
         await ctx.port.listening(flow.flow, node, ask, attempt)
         key = await first_key(ctx, reprompt + prompt, rules.timeout)
-        if key is None:
-            noinputs += 1
-            last = Reason.NOINPUT
-            reprompt = _escalate(rules.noinput, noinputs)
-            attempt += 1
-            continue
-        global_key = key not in own_keys
-        if global_key and key == rules.cso_key:
-            return StepResult(Reason.CSO, next=CSO_NODE), None
-        if global_key and key == rules.repeat_key and repeats < rules.max_repeats:
-            repeats += 1
-            reprompt = []
-            continue
-        value = await read_rest(key)
-        if value is None:
-            nomatches += 1
-            last = Reason.NOMATCH
-            reprompt = _escalate(rules.nomatch, nomatches)
-            attempt += 1
-            continue
-        return StepResult(Reason.DTMF, value=value), value
+        value: str | None = None
+        if key is not None:
+            global_key = key not in own_keys
+            if global_key and key == rules.cso_key:
+                return StepResult(Reason.CSO, next=CSO_NODE), None
+            if global_key and key == rules.repeat_key and repeats < rules.max_repeats:
+                repeats += 1
+                reprompt = []
+                continue
+            value = await read_rest(key)
+        if value is not None:
+            return StepResult(Reason.DTMF, value=value), value
+        last = Reason.NOINPUT if key is None else Reason.NOMATCH
+        misses[last] += 1
+        reprompt = _escalate(escalation[last], misses[last])
+        attempt += 1
     return StepResult(last, next=rules.fallback), None

@@ -143,11 +143,6 @@ GET_DATA_NOTHING = pytest.param(
     ("", True),
     'GET DATA "beep" 2000 4',
     id="get_data-nothing",
-    marks=pytest.mark.xfail(
-        strict=True,
-        reason="Asterisk answers '200 result= (timeout)'; panoramisk's parser drops the"
-        " '(timeout)' when the value is empty, so get_data reports no timeout",
-    ),
 )
 
 
@@ -293,11 +288,6 @@ async def test_usage_error_is_drained_and_the_stream_stays_in_sync(call: Any) ->
     assert len(record.commands) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="panoramisk reads one extra line after any 520 and AgiChannel drains to '520 ':"
-    " the one-line 520 Asterisk sends for a command without usage text stalls the call",
-)
 async def test_one_line_usage_error_is_invalid_and_the_stream_stays_in_sync(call: Any) -> None:
     async def drive(ch: AgiChannel) -> tuple[BaseException | None, str | None]:
         refused: BaseException | None = None
