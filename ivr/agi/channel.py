@@ -12,6 +12,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+from ivr.agi.deadlines import Deadline, Watchdog
 from ivr.agi.errors import (
     AgiCommandFailed,
     AgiError,
@@ -45,11 +46,25 @@ def quote(arg: str) -> str:
 class AgiChannel:
     """The call as Asterisk sees it, driven by AGI commands."""
 
-    def __init__(self, request: AgiRequest, command_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        request: AgiRequest,
+        command_timeout: float = 10.0,
+        watchdog: Watchdog | None = None,
+    ) -> None:
         self._request = request
         self._command_timeout = command_timeout
         self._hung_up = False
+        self._watchdog = watchdog
+        self._deadline = Deadline()
+        if watchdog is not None:
+            watchdog.watch(self._deadline)
         self.headers: dict[str, str] = request.headers
+
+    def release(self) -> None:
+        """The call is over: stop watching its deadlines."""
+        if self._watchdog is not None:
+            self._watchdog.forget(self._deadline)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -66,9 +81,13 @@ class AgiChannel:
         """
         if self._hung_up:
             raise CallerHungUp("call already ended")
+        limit = wait + self._command_timeout
         try:
-            async with asyncio.timeout(wait + self._command_timeout):
-                result: dict[str, Any] = await self._request.send_command(command)
+            if self._watchdog is None:
+                async with asyncio.timeout(limit):
+                    result: dict[str, Any] = await self._request.send_command(command)
+            else:
+                result = await self._send_watched(command, limit)
         except TimeoutError as exc:
             raise AgiTimeout(
                 f"no answer to {command!r} in {wait + self._command_timeout}s"
@@ -83,6 +102,24 @@ class AgiChannel:
         if error is None:
             return result
         return await self._raise_for(command, result, error)
+
+    async def _send_watched(self, command: str, limit: float) -> dict[str, Any]:
+        """Send under the server's watchdog instead of a timer of its own."""
+        task = asyncio.current_task()
+        assert task is not None
+        deadline = self._deadline
+        deadline.task, deadline.expired = task, False
+        deadline.when = asyncio.get_running_loop().time() + limit
+        try:
+            result: dict[str, Any] = await self._request.send_command(command)
+            return result
+        except asyncio.CancelledError:
+            # Our own watchdog's cancel becomes a timeout; anyone else's stays a cancel.
+            if deadline.expired and task.uncancel() == 0:
+                raise TimeoutError from None
+            raise
+        finally:
+            deadline.when = deadline.task = None
 
     async def _raise_for(self, command: str, result: dict[str, Any], error: str) -> dict[str, Any]:
         line = str(result.get("msg") or result.get("line") or error)

@@ -40,21 +40,32 @@ async def read_headers(reader: asyncio.StreamReader, timeout: float) -> dict[str
 
     Ends at the first empty line. Raises :class:`CallerHungUp` if the connection
     closes first, :class:`TimeoutError` if it takes longer than ``timeout`` seconds,
-    :class:`AgiProtocolError` for a block that is not AGI.
+    :class:`AgiProtocolError` for a block that is not AGI or larger than the stream
+    limit.
     """
-    headers: dict[str, str] = {}
     async with asyncio.timeout(timeout):
-        for _ in range(MAX_HEADER_LINES):
-            line = await read_line(reader)
-            if not line:
-                if "agi_network_script" not in headers and "agi_request" not in headers:
-                    raise AgiProtocolError("header block without agi_request")
-                return headers
-            key, sep, value = line.partition(": ")
-            if not sep or not key.startswith("agi_"):
-                raise AgiProtocolError(f"not an AGI header line: {line[:60]!r}")
-            headers[key] = value
-    raise AgiProtocolError(f"more than {MAX_HEADER_LINES} header lines")
+        try:
+            raw = await reader.readuntil(b"\n\n")
+        except asyncio.IncompleteReadError as exc:
+            raise CallerHungUp("connection closed in the header block") from exc
+        except asyncio.LimitOverrunError as exc:
+            raise AgiProtocolError("header block larger than the stream limit") from exc
+        except ConnectionError as exc:
+            raise CallerHungUp(f"connection lost: {exc}") from exc
+    lines = raw.decode("utf-8", errors="replace").replace("\r", "").split("\n")[:-2]
+    if len(lines) > MAX_HEADER_LINES:
+        raise AgiProtocolError(f"more than {MAX_HEADER_LINES} header lines")
+    headers: dict[str, str] = {}
+    for line in lines:
+        key, sep, value = line.partition(": ")
+        if not sep and line.endswith(":"):
+            key, sep, value = line[:-1], ":", ""
+        if not sep or not key.startswith("agi_"):
+            raise AgiProtocolError(f"not an AGI header line: {line[:60]!r}")
+        headers[key] = value
+    if "agi_network_script" not in headers and "agi_request" not in headers:
+        raise AgiProtocolError("header block without agi_request")
+    return headers
 
 
 class AgiRequest(Request):  # type: ignore[misc]

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from ivr.agi.channel import AgiChannel
+from ivr.agi.deadlines import Watchdog
 from ivr.agi.errors import AgiError, AgiProtocolError, CallerHungUp
 from ivr.agi.request import AgiRequest, read_headers
 
@@ -51,6 +52,7 @@ class FastAgiServer:
         self._command_timeout = command_timeout
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[None]] = set()
+        self._watchdog = Watchdog()
 
     @property
     def port(self) -> int:
@@ -97,6 +99,7 @@ class FastAgiServer:
                 await asyncio.wait(still)
         if self._server is not None:
             await self._server.wait_closed()
+        await self._watchdog.stop()
 
     def _allowed(self, peer: str) -> bool:
         try:
@@ -138,7 +141,9 @@ class FastAgiServer:
         except AgiProtocolError as exc:
             log.warning("FastAGI peer %s: %s", peer, exc)
             return
-        channel = AgiChannel(AgiRequest(headers, reader, writer), self._command_timeout)
+        channel = AgiChannel(
+            AgiRequest(headers, reader, writer), self._command_timeout, self._watchdog
+        )
         try:
             await self._handler(channel)
         except CallerHungUp as exc:
@@ -147,3 +152,5 @@ class FastAgiServer:
             log.warning("call %s ended on an AGI error: %s", headers.get("agi_uniqueid", "?"), exc)
         except Exception:
             log.exception("call %s: handler failed", headers.get("agi_uniqueid", "?"))
+        finally:
+            channel.release()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 import pickle
 import resource
 import shutil
@@ -54,8 +53,6 @@ MEDIA_DELAY = (0.15, 0.35)
 TARGET_CPU_RATIO = 1.5
 TARGET_P99_MS = 10.0
 CHILD_TIMEOUT = 60.0
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -264,6 +261,11 @@ async def _run_side(
             )
         )
         sequence = warm[0].commands
+        warm_failed = sum(
+            1
+            for record in warm
+            if not (_ivr_ok(record) if kind == "ivr" else len(record.commands) == len(commands))
+        )
         load = replace(script, measure=True, media_delay=MEDIA_DELAY)
         server.tell("start")
         await server.hear()
@@ -288,6 +290,8 @@ async def _run_side(
         queued = report["outcomes"].get("queued", 0)
         if queued != WARMUP_CALLS + len(good):
             note = f"database has {queued} queued calls, expected {WARMUP_CALLS + len(good)}"
+    if warm_failed:
+        note = (note + "; " if note else "") + f"{warm_failed} warm-up calls failed"
     errors = {type(r).__name__ for r in results if isinstance(r, BaseException)}
     if errors:
         note = (note + "; " if note else "") + "errors: " + ", ".join(sorted(errors))
@@ -346,12 +350,14 @@ def _table(ivr: SideResult, bare: SideResult, calls: int) -> str:
 
     cpu_ratio = ratio(ivr.cpu_per_call, bare.cpu_per_call)
     lines = [
-        f"AGI bench: {calls} calls through flow '{FLOW}' (caller presses 1, then a 12-digit"
+        f"AGI bench: {calls} call{'s' if calls != 1 else ''} through flow '{FLOW}'"
+        " (caller presses 1, then a 12-digit"
         f" IDPEL; {ivr.commands_per_call} AGI commands per call), started over"
         f" {RAMP_SECONDS:.0f}s; each prompt or key takes"
         f" {MEDIA_DELAY[0] * 1000:.0f}-{MEDIA_DELAY[1] * 1000:.0f} ms (not in step latency)",
         f"peak concurrent calls: IVR {ivr.peak_concurrent}, bare {bare.peak_concurrent};"
-        f" wall time: IVR {ivr.wall_seconds:.1f}s, bare {bare.wall_seconds:.1f}s",
+        f" wall time: IVR {ivr.wall_seconds:.1f}s, bare {bare.wall_seconds:.1f}s;"
+        f" server CPU in user mode: IVR {ivr.user_share:.0%}, bare {bare.user_share:.0%}",
         "",
         row("", "calls", "failed", "CPU s/call", "step p50 ms", "step p99 ms"),
         side(ivr),

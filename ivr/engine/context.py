@@ -73,8 +73,8 @@ class CallContext:
             self.typeahead.append(key)
 
     async def record_answer(self, node: str, ask: str, value: str, via: str = "dtmf") -> None:
-        """Keep an answer on disk (with the path so far) before the call goes on."""
-        await self.store.record_answer(self.call_id, node, ask, value, via, self.path, self.asks)
+        """Keep an answer on disk before the call goes on."""
+        await self.store.record_answer(self.call_id, node, ask, value, via)
 
 
 ALL_KEYS = "0123456789*#"

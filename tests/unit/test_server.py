@@ -136,10 +136,14 @@ async def test_a_peer_outside_the_allowlist_is_refused_with_a_log_line(
 
 
 class Blocking:
-    """A handler that waits on ``release`` after its first command, reporting how it ended."""
+    """A handler that blocks after its first command, reporting how it ended.
 
-    def __init__(self) -> None:
+    It blocks on ``release``, or (``in_command``) in a command Asterisk never answers.
+    """
+
+    def __init__(self, in_command: bool = False) -> None:
         loop = asyncio.get_running_loop()
+        self.in_command = in_command
         self.waiting: asyncio.Future[asyncio.Task[Any] | None] = loop.create_future()
         self.ended: asyncio.Future[str] = loop.create_future()
         self.release = asyncio.Event()
@@ -148,21 +152,26 @@ class Blocking:
         try:
             await channel.set_variable("STATE", "busy")
             self.waiting.set_result(asyncio.current_task())
-            await self.release.wait()
+            if self.in_command:
+                await channel.wait_for_digit(30)
+            else:
+                await self.release.wait()
             await channel.set_variable("STATE", "done")
-        except asyncio.CancelledError:
-            self.ended.set_result("cancelled")
+        except BaseException as exc:
+            self.ended.set_result(type(exc).__name__)
             raise
         self.ended.set_result("finished")
 
 
+@pytest.mark.parametrize("in_command", [False, True], ids=["in-handler", "in-agi-command"])
 async def test_shutdown_cancels_a_call_still_running_after_the_grace_period(
-    start_server: StartServer,
+    start_server: StartServer, in_command: bool
 ) -> None:
     grace = 0.3
-    blocking = Blocking()
+    blocking = Blocking(in_command)
     server = await start_server(blocking.handler)
-    caller = asyncio.create_task(place_call(HOST, server.port))
+    script = CallScript(faults={2: Fault.SILENT}) if in_command else CallScript()
+    caller = asyncio.create_task(place_call(HOST, server.port, script))
     task = await asyncio.wait_for(blocking.waiting, WAIT)
 
     started = time.monotonic()
@@ -171,7 +180,7 @@ async def test_shutdown_cancels_a_call_still_running_after_the_grace_period(
     record = await asyncio.wait_for(caller, WAIT)
 
     assert grace <= elapsed < grace + 1.0
-    assert blocking.ended.result() == "cancelled"
+    assert blocking.ended.result() == "CancelledError"
     assert task is not None
     assert task.done()
     assert task.cancelled()  # CancelledError went all the way up, not swallowed
