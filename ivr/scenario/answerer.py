@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ivr.agi.errors import CallerHungUp
 from ivr.engine.model import InputNode
 from ivr.scenario.keys import AnswerError, keys_for
 from ivr.scenario.model import AnswerBook, Scenario
@@ -12,9 +13,15 @@ class ScenarioAnswerer:
 
     def __init__(self, scenario: Scenario) -> None:
         self._book = AnswerBook(scenario.answers)
+        self._hangup_at = scenario.hangup_at
         self.errors: list[str] = []
+        self.hung_up = False
 
     async def __call__(self, flow: str, node: InputNode, ask: str, attempt: int) -> str:
+        """The keys for this attempt; :class:`CallerHungUp` at the scenario's hang-up point."""
+        if ask == self._hangup_at:
+            self.hung_up = True
+            raise CallerHungUp(f"the caller hangs up at {ask!r}")
         value = self._book.next(ask)
         if value is None:
             return ""

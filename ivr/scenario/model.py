@@ -37,6 +37,8 @@ class Scenario(BaseModel):
     #: Answer per ask tag. A list answers successive attempts in order; ``null`` (or an
     #: ask left out) is silence. A single value answers every attempt.
     answers: dict[str, Answer | list[Answer]] = Field(default_factory=dict)
+    #: The caller hangs up when the IVR starts asking this (an ask tag).
+    hangup_at: str | None = None
     expect: Expect = Field(default_factory=Expect)
     file: Path | None = None
 

@@ -113,11 +113,17 @@ async def _place_call(
                 if event.name == "QueueCallerJoin":
                     queue_joined = True
                 elif event.name == "Hangup":
-                    return call_id, problems + ([] if outcome else ["the call hung up early"])
+                    # The IVR leg is gone only once the IVR let go, its record closed.
+                    early = not outcome and not answerer.hung_up
+                    return call_id, problems + (["the call hung up early"] if early else [])
                 elif event.get("userevent") == var.EVENT_CALL_START:
                     call_id = event.get("callid")
                 elif event.get("userevent") == var.EVENT_LISTEN:
-                    keys = await _keys_for_event(event, answerer, library)
+                    try:
+                        keys = await _keys_for_event(event, answerer, library)
+                    except CallerHungUp:
+                        await ami.hangup_call(test_id)
+                        keys = ""
                     if keys:
                         line.keys.put_nowait(keys)
                 elif event.get("userevent") == var.EVENT_CALL_END:
