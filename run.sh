@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 bash scripts/setup.sh
+./.venv/bin/pln123 demo seed
 exec .venv/bin/pln123 up

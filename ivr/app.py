@@ -17,6 +17,7 @@ from ivr.agi import variables as var
 from ivr.agi.channel import AgiChannel
 from ivr.agi.port import AgiPort
 from ivr.agi.server import FastAgiServer
+from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.domain.callerid import mask
 from ivr.engine.call import open_call
@@ -39,10 +40,17 @@ def flow_of(headers: dict[str, str], default: str) -> str:
 class IvrApp:
     """Runs a flow for each call Asterisk hands over."""
 
-    def __init__(self, settings: Settings, library: LibraryHolder, store: CallStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        library: LibraryHolder,
+        store: CallStore,
+        backends: Backends | None = None,
+    ) -> None:
         self.settings = settings
         self.library = library
         self.store = store
+        self.backends = backends
         self.server = FastAgiServer(
             self.handle_call,
             host=settings.agi.host,
@@ -84,6 +92,7 @@ class IvrApp:
             call_id=call_id,
             channel=headers.get("agi_channel", ""),
             uniqueid=headers.get("agi_uniqueid", ""),
+            backends=self.backends,
         )
         outcome = await run_call(ctx)
         log.info("call %s ended: %s", call_id, outcome.value)

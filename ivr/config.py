@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     default_timezone: str = "Asia/Jakarta"
     #: Seconds a named action may take before the caller goes to a CSO.
     action_timeout: float = Field(5.0, gt=0)
+    #: Seconds one backend call (CRM, customer data, APKT) may take; then the caller
+    #: goes to a CSO with what was collected.
+    backend_timeout: float = Field(3.0, gt=0)
     #: UDP port of the sandbox Asterisk's PJSIP listener (softphones on 127.0.0.1).
     sip_port: int = Field(5060, ge=1, le=65535)
     #: Password of the sandbox's ``softphone`` SIP account.

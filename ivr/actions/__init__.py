@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ivr.actions import pln
 from ivr.engine.context import Action, CallContext
 from ivr.prompts.catalogue import fill
 
@@ -22,4 +23,8 @@ async def set_variables(ctx: CallContext, args: Mapping[str, Any]) -> str:
 
 ACTIONS: dict[str, Action] = {
     "set": set_variables,
+    "penelepon.kenali": pln.identify_caller,
+    "pelanggan.cari": pln.find_customer,
+    "laporan.cari_terbuka": pln.find_open_report,
+    "laporan.buat": pln.create_report,
 }

@@ -7,15 +7,20 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import ValidationError
 
 from ivr.actions import ACTIONS
+from ivr.backends.ports import Backends
 from ivr.config import Settings, load_settings
 from ivr.engine.library import FlowLibrary, LibraryHolder, load_library
 from ivr.engine.loader import FlowError
 from ivr.logs import setup_logging
+
+if TYPE_CHECKING:
+    from ivr.backends.embedded import EmbeddedDatabase
 
 
 def _settings() -> Settings:
@@ -56,10 +61,21 @@ def serve() -> None:
             + "\n".join(f"  {p}" for p in exc.problems)
         ) from exc
     store = CallStore(settings.db_path)
+    database, backends = _backends(settings)
     try:
-        asyncio.run(IvrApp(settings, holder, store).run())
+        asyncio.run(IvrApp(settings, holder, store, backends).run())
     finally:
+        database.close()
         store.close()
+
+
+def _backends(settings: Settings) -> tuple[EmbeddedDatabase, Backends]:
+    """The embedded SQLite backends, each call under the backend time limit."""
+    from ivr.backends.embedded import EmbeddedDatabase
+    from ivr.backends.guarded import guarded
+
+    database = EmbeddedDatabase(settings.db_path)
+    return database, guarded(database.backends(), settings.backend_timeout)
 
 
 @cli.group()
@@ -198,10 +214,12 @@ def up() -> None:
     except (MissingSecret, SandboxError) as exc:
         raise click.ClickException(str(exc)) from exc
     store = CallStore(settings.db_path)
+    database, backends = _backends(settings)
     click.echo(PLACE_A_CALL.format(sip_port=settings.sip_port, ami_port=settings.ami.port))
     try:
-        asyncio.run(IvrApp(settings, holder, store).run())
+        asyncio.run(IvrApp(settings, holder, store, backends).run())
     finally:
+        database.close()
         store.close()
         sandbox.stop()
 
@@ -220,6 +238,14 @@ AMI listens on 127.0.0.1:{ami_port}. Ctrl-C stops Asterisk and the IVR.
 @cli.group()
 def demo() -> None:
     """Demo data."""
+
+
+@demo.command("seed")
+def demo_seed() -> None:
+    """Fill the embedded SQLite backends with demo customers, callers and reports."""
+    from ivr.backends.demo import seed
+
+    click.echo(seed(_settings().db_path))
 
 
 if __name__ == "__main__":

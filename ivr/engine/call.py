@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from ivr.actions import ACTIONS
+from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.domain.callerid import caller_class
 from ivr.domain.greeting import local_period
@@ -36,6 +37,7 @@ async def open_call(
     call_id: str | None = None,
     channel: str = "",
     uniqueid: str = "",
+    backends: Backends | None = None,
 ) -> CallContext:
     """Record a new call and build its context, ready for :func:`run_call`."""
     call_id = call_id or uuid.uuid4().hex
@@ -51,5 +53,8 @@ async def open_call(
         sounds_prefix=settings.asterisk_sounds_prefix,
         default_queue=settings.default_queue,
         action_timeout=settings.action_timeout,
+        default_timezone=settings.default_timezone,
+        greeting_hours=settings.greeting_hours.model_dump(),
         variables=start_variables(caller, settings),
+        backends=backends,
     )

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivr.backends.ports import Backends
 from ivr.engine.loader import LoadedFlow
 from ivr.engine.model import PromptPart, SayDigits, SayNumber
 from ivr.engine.port import Audio, CallPort, Digits, Number, Segment
@@ -27,12 +28,19 @@ class CallContext:
     flows: Mapping[str, LoadedFlow]
     catalogue: PromptCatalogue
     actions: Mapping[str, Action]
+    #: PLN's systems (None in flows that need none; an action then fails to a CSO).
+    backends: Backends | None = None
     sounds_prefix: str = "pln123"
     default_queue: str = "umum"
     action_timeout: float = 5.0
+    default_timezone: str = "Asia/Jakarta"
+    #: Local hour each greeting period starts (``pagi``, ``siang``, ``sore``, ``malam``).
+    greeting_hours: dict[str, int] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     path: list[str] = field(default_factory=list)
     asks: list[str] = field(default_factory=list)
+    #: Answers in the order given: ``{"ask": ..., "value": ...}``.
+    answers: list[dict[str, str]] = field(default_factory=list)
     #: Keys pressed while a prompt played, kept for the next input.
     typeahead: deque[str] = field(default_factory=deque)
     #: A terminator to drop if it is the next key: the caller pressed ``#`` after an
@@ -75,6 +83,7 @@ class CallContext:
     async def record_answer(self, node: str, ask: str, value: str, via: str = "dtmf") -> None:
         """Keep an answer on disk before the call goes on."""
         await self.store.record_answer(self.call_id, node, ask, value, via)
+        self.answers.append({"ask": ask, "value": value})
 
 
 ALL_KEYS = "0123456789*#"

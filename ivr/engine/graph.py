@@ -147,6 +147,9 @@ def edge_label(flow: Flow, node: Node, edge: Edge) -> tuple[str, str]:
     if what == "choices" and isinstance(node, MenuNode):
         key = tail[1]
         return f"{key}={node.choices[key].value}", "choice"
+    if what == "shortcuts" and isinstance(node, CollectNode):
+        key = tail[1]
+        return f"{key}={node.shortcuts[key].value}", "choice"
     if what == "fallback":
         return "fallback", "fallback"
     if what == "cso_key" and isinstance(node, InputNode):

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ivr.engine.model import Flow
 
 Path_ = tuple[str, ...]
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,19 @@ def _to_data(node: yaml.Node, path: Path_, source: SourceMap, problems: list[Flo
     source.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
+        merged: list[Any] = []
         for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                # `<<: *anchor` (or a list of them): keys written here win.
+                merged.extend(
+                    _to_data(v, path, source, problems)
+                    for v in (
+                        value_node.value
+                        if isinstance(value_node, yaml.SequenceNode)
+                        else [value_node]
+                    )
+                )
+                continue
             key = str(_scalar(key_node))
             if key in result:
                 problems.append(
@@ -77,6 +90,10 @@ def _to_data(node: yaml.Node, path: Path_, source: SourceMap, problems: list[Flo
             child = (*path, key)
             source.lines[child] = key_node.start_mark.line + 1
             result[key] = _to_data(value_node, child, source, problems)
+        for extra in merged:
+            if isinstance(extra, dict):
+                for key, value in extra.items():
+                    result.setdefault(key, value)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [

@@ -165,8 +165,16 @@ class Confirm(Strict):
     _list = field_validator("prompt", mode="before")(_as_list)
 
 
+class Shortcut(Strict):
+    """A key that, pressed first, is the whole answer (``*`` for "tidak tahu")."""
+
+    value: str
+    #: Where the answer leads (default: the node's ``next``).
+    next: str | None = None
+
+
 class CollectNode(InputNode):
-    """Collect digits: a customer ID, a meter number, a phone number."""
+    """Collect digits: a customer ID, a meter number, a phone number, a meter reading."""
 
     kind: Literal["collect"]
     min_length: int = Field(1, ge=1, le=64)
@@ -180,12 +188,33 @@ class CollectNode(InputNode):
     #: Call variable that receives the value (default: the ask tag).
     store: str | None = None
     confirm: Confirm | None = None
+    #: Keys that, pressed first, are the whole answer.
+    shortcuts: dict[str, Shortcut] = Field(default_factory=dict)
+    #: A key that stands for the decimal comma inside a value (``*`` for meter readings);
+    #: the value is stored with a comma: ``220,5``.
+    decimal_key: str | None = None
+    #: The value when the caller presses only the terminator ("no number shown").
+    empty_value: str | None = None
     next: str
+
+    @field_validator("shortcuts", mode="before")
+    @classmethod
+    def _shortcut_keys_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(key): shortcut for key, shortcut in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _lengths(self) -> CollectNode:
         if self.min_length > self.max_length:
             raise ValueError("min_length is larger than max_length")
+        for key in [*self.shortcuts, self.decimal_key or "0", self.terminator]:
+            if not KEY_RE.match(key):
+                raise ValueError(f"{key!r} is not a phone key (0-9, *, #)")
+        if self.terminator in self.shortcuts or self.decimal_key == self.terminator:
+            raise ValueError(
+                f"the terminator {self.terminator!r} cannot also be a shortcut or the decimal key"
+            )
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)

@@ -48,6 +48,10 @@ def edges(flow: Flow, node: Node) -> Iterator[Edge]:
     if isinstance(node, MenuNode):
         for key, choice in node.choices.items():
             yield Edge(choice.next, (*base, "choices", key, "next"))
+    if isinstance(node, CollectNode):
+        for key, shortcut in node.shortcuts.items():
+            if shortcut.next is not None:
+                yield Edge(shortcut.next, (*base, "shortcuts", key, "next"))
     if isinstance(node, InputNode):
         yield Edge(node.fallback or flow.defaults.fallback, (*base, "fallback"))
         cso_key = node.cso_key if node.cso_key is not None else flow.defaults.cso_key

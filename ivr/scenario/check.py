@@ -22,4 +22,26 @@ def mismatches(summary: CallSummary, expect: Expect) -> list[str]:
         for ask, value in expect.answers.items():
             if given.get(ask) != value:
                 problems.append(f"answer {ask}: expected {value!r}, got {given.get(ask)!r}")
+    if expect.report == "none" and summary.report is not None:
+        problems.append(f"report: expected none, got {summary.report['number']}")
+    elif isinstance(expect.report, dict):
+        problems.extend(_report_mismatches(summary, expect.report))
+    if expect.variables is not None:
+        for name, value in expect.variables.items():
+            if summary.variables.get(name) != value:
+                got = summary.variables.get(name)
+                problems.append(f"variable {name}: expected {value!r}, got {got!r}")
+    return problems
+
+
+def _report_mismatches(summary: CallSummary, expected: dict[str, str]) -> list[str]:
+    if summary.report is None:
+        return ["report: expected one, none was filed"]
+    problems = []
+    for field, value in expected.items():
+        got = summary.report.get(field)
+        if value == "any" and got:
+            continue
+        if got != value:
+            problems.append(f"report {field}: expected {value!r}, got {got!r}")
     return problems

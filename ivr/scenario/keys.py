@@ -33,6 +33,15 @@ def keys_for(node: InputNode, ask: str, value: str) -> str:
     if isinstance(node, CollectNode):
         if value == "cso":
             return _cso_key(node, ask)
+        for key, shortcut in node.shortcuts.items():
+            if value == shortcut.value:
+                return key
+        if node.empty_value is not None and value == node.empty_value:
+            return node.terminator
+        if node.decimal_key is not None and "," in value:
+            value = value.replace(",", node.decimal_key)
+            if value.replace(node.decimal_key, "").isdigit():
+                return value + node.terminator
         if not value or any(ch not in PHONE_KEYS for ch in value):
             raise AnswerError(f"ask {ask!r}: {value!r} cannot be keyed on a phone")
         if len(value) < node.max_length and not value.endswith(node.terminator):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -24,6 +24,11 @@ class Expect(BaseModel):
     asks: list[str] | None = None
     #: Answers stored by the IVR, by ask tag (the last value given).
     answers: dict[str, str] | None = None
+    #: Fields of the report filed (``wo_type``, ``problem_text``; ``number: any`` checks
+    #: that there is one), or ``none`` for no report.
+    report: dict[str, str] | Literal["none"] | None = None
+    #: Call variables at the end (a subset; the screen-pop shows them to the CSO).
+    variables: dict[str, str] | None = None
 
 
 class Scenario(BaseModel):

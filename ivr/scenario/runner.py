@@ -16,11 +16,16 @@ async def run_scenarios(
         from ivr.scenario.via_asterisk import run_scenarios_asterisk
 
         return await run_scenarios_asterisk(scenarios, settings, library, timeout)
+    from ivr.backends.embedded import EmbeddedDatabase
+    from ivr.backends.guarded import guarded
     from ivr.sim.runner import run_scenario_sim
     from ivr.store.calls import CallStore
 
     store = CallStore(settings.db_path)
+    database = EmbeddedDatabase(settings.db_path)
+    backends = guarded(database.backends(), settings.backend_timeout)
     try:
-        return [await run_scenario_sim(s, settings, library, store) for s in scenarios]
+        return [await run_scenario_sim(s, settings, library, store, backends) for s in scenarios]
     finally:
+        database.close()
         store.close()

@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 CALLER_SUFFIX = "-caller"
 #: Pause and length of each DTMF tone the caller bot sends, in milliseconds.
-DTMF_GAP_MS = 120
-DTMF_LENGTH_MS = 120
+DTMF_GAP_MS = 100
+DTMF_LENGTH_MS = 100
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from ivr.agi.errors import CallerHungUp
+from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.engine.call import open_call
 from ivr.engine.interpreter import run_call
@@ -26,10 +27,11 @@ async def simulate_call(
     caller: str,
     answerer: Answerer,
     echo: Echo | None = None,
+    backends: Backends | None = None,
 ) -> CallSummary:
     """One simulated call to its end; what it did."""
     port = SimPort(answerer, echo)
-    ctx = await open_call(settings, library, store, port, flow, caller)
+    ctx = await open_call(settings, library, store, port, flow, caller, backends=backends)
     await run_call(ctx)
     summary = store.summary(ctx.call_id)
     assert summary is not None
@@ -37,14 +39,18 @@ async def simulate_call(
 
 
 async def run_scenario_sim(
-    scenario: Scenario, settings: Settings, library: FlowLibrary, store: CallStore
+    scenario: Scenario,
+    settings: Settings,
+    library: FlowLibrary,
+    store: CallStore,
+    backends: Backends | None = None,
 ) -> ScenarioResult:
     """A scenario in the simulator."""
     if scenario.flow not in library.flows:
         return ScenarioResult(scenario, "sim", None, [f"no flow named {scenario.flow!r}"])
     answerer = ScenarioAnswerer(scenario)
     summary = await simulate_call(
-        settings, library, store, scenario.flow, scenario.caller, answerer
+        settings, library, store, scenario.flow, scenario.caller, answerer, backends=backends
     )
     problems = answerer.errors + mismatches(summary, scenario.expect)
     return ScenarioResult(scenario, "sim", summary, problems)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ivr.backends.ports import BackendError
 from ivr.engine.context import CallContext
 from ivr.engine.model import ActionNode, Flow
 from ivr.steps.base import Reason, StepResult
@@ -29,6 +30,9 @@ async def run(node: ActionNode, ctx: CallContext, flow: Flow) -> StepResult:
             result = await action(ctx, node.args)
     except TimeoutError:
         log.warning("call %s: action %r timed out; to the fallback", ctx.call_id, node.action)
+        return StepResult(Reason.ERROR, next=node.results.get(ERROR_RESULT, fallback))
+    except BackendError as exc:
+        log.warning("call %s: action %r: %s; to the fallback", ctx.call_id, node.action, exc)
         return StepResult(Reason.ERROR, next=node.results.get(ERROR_RESULT, fallback))
     except Exception:
         log.exception("call %s: action %r failed; to the fallback", ctx.call_id, node.action)

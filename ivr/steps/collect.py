@@ -41,23 +41,37 @@ def confirm_menu(node: CollectNode) -> MenuNode:
 
 
 async def read_digits(ctx: CallContext, node: CollectNode, flow: Flow, first: str) -> str | None:
-    """The digits starting with ``first``; None when they break the node's rules."""
+    """The value starting with key ``first``; None when it breaks the node's rules.
+
+    A shortcut key gives its value at once; the terminator alone gives the node's
+    ``empty_value``; the decimal key inside a value becomes a comma.
+    """
+    if first in node.shortcuts:
+        return node.shortcuts[first].value
+    if first == node.terminator:
+        return node.empty_value
     inter_digit = node.inter_digit_timeout or flow.defaults.inter_digit_timeout
-    digits = "" if first == node.terminator else first
-    while first != node.terminator and len(digits) < node.max_length:
+    keys = first
+    while _digit_count(keys) < node.max_length:
         key = await next_key(ctx, inter_digit)
         if key is None or key == node.terminator:
             break
-        digits += key
+        keys += key
     else:
-        if first != node.terminator:
-            # Ended at maximum length: a '#' the caller adds belongs to this input.
-            ctx.swallow_key = node.terminator
-    if not digits.isdigit() or not node.min_length <= len(digits) <= node.max_length:
+        # Ended at maximum length: a '#' the caller adds belongs to this input.
+        ctx.swallow_key = node.terminator
+    value = keys.replace(node.decimal_key, ",") if node.decimal_key else keys
+    if not re.fullmatch(r"\d+(,\d+)?" if node.decimal_key else r"\d+", value):
         return None
-    if node.pattern is not None and not re.fullmatch(node.pattern, digits):
+    if not node.min_length <= _digit_count(value) <= node.max_length:
         return None
-    return digits
+    if node.pattern is not None and not re.fullmatch(node.pattern, value):
+        return None
+    return value
+
+
+def _digit_count(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
 
 
 async def run(node: CollectNode, ctx: CallContext, flow: Flow) -> StepResult:
@@ -70,7 +84,10 @@ async def run(node: CollectNode, ctx: CallContext, flow: Flow) -> StepResult:
         )
         if value is None:
             return result
-        if node.confirm is None:
+        special = value == node.empty_value or any(
+            shortcut.value == value for shortcut in node.shortcuts.values()
+        )
+        if node.confirm is None or special:
             return await _keep(ctx, node, value, result.reason)
         menu = confirm_menu(node)
         ctx.variables[node.store or node.ask] = value
@@ -92,4 +109,6 @@ async def run(node: CollectNode, ctx: CallContext, flow: Flow) -> StepResult:
 async def _keep(ctx: CallContext, node: CollectNode, value: str, reason: Reason) -> StepResult:
     ctx.variables[node.store or node.ask] = value
     await ctx.record_answer(node.id, node.ask, value)
-    return StepResult(reason, next=node.next, value=value)
+    shortcut = next((s for s in node.shortcuts.values() if s.value == value), None)
+    target = shortcut.next if shortcut is not None and shortcut.next else node.next
+    return StepResult(reason, next=target, value=value)

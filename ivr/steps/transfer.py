@@ -6,23 +6,40 @@ dialplan queues it. The AGI connection is not held while the caller waits.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import asdict
 from typing import Any
 
+from ivr.backends.forms import report_request
 from ivr.engine.context import CallContext
 from ivr.engine.model import Flow, TransferNode
 from ivr.steps.base import Outcome, Reason, StepResult
 
+log = logging.getLogger(__name__)
+
 
 def screenpop_data(ctx: CallContext, queue: str) -> dict[str, Any]:
-    """What the CSO's screen shows: who calls, and every answer in the order given."""
+    """What the CSO's screen shows: who calls, every answer in the order given, the path,
+    and the APKT form as far as the call filled it (suggested problem text and WO type
+    included), so nobody asks twice."""
+    try:
+        form: dict[str, Any] | None = asdict(
+            report_request(ctx.variables, ctx.call_id, ctx.default_timezone)
+        )
+    except (ValueError, KeyError) as exc:  # an odd value must not stop the hand-over
+        log.warning("call %s: APKT form left out of the screen-pop: %s", ctx.call_id, exc)
+        form = None
     return {
         "call_id": ctx.call_id,
         "flow": ctx.flow_name,
         "queue": queue,
         "caller": ctx.variables.get("caller", ""),
         "caller_class": ctx.variables.get("caller_class", ""),
+        "answers": list(ctx.answers),
         "asks": list(ctx.asks),
         "path": list(ctx.path),
+        "apkt": form,
+        "report_number": ctx.variables.get("report_number", ""),
         "variables": dict(ctx.variables),
     }
 

@@ -129,9 +129,7 @@ class CallStore:
 
         await self._run(work)
 
-    async def record_answer(
-        self, call_id: str, node: str, ask: str, value: str, via: str
-    ) -> None:
+    async def record_answer(self, call_id: str, node: str, ask: str, value: str, via: str) -> None:
         """Store one answer. (The path is stored when the call ends.)"""
 
         def work(conn: sqlite3.Connection) -> None:

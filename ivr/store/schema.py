@@ -52,12 +52,73 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX calls_started ON calls(started_at);
     """,
+    # 2: the embedded backends: CRM callers, customer master data, APKT report state
+    """
+    CREATE TABLE crm_callers (
+        phone TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        salutation TEXT NOT NULL DEFAULT '',
+        past_contacts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE customers (
+        idpel TEXT PRIMARY KEY,
+        meter_number TEXT UNIQUE,
+        name TEXT NOT NULL,
+        street TEXT NOT NULL DEFAULT '',
+        area TEXT NOT NULL DEFAULT '',
+        unit TEXT NOT NULL DEFAULT '',
+        posko TEXT NOT NULL DEFAULT '',
+        tariff TEXT NOT NULL DEFAULT '',
+        power_va INTEGER NOT NULL DEFAULT 0,
+        region TEXT NOT NULL DEFAULT '',
+        timezone TEXT NOT NULL DEFAULT 'Asia/Jakarta'
+    );
+    ALTER TABLE reports ADD COLUMN status TEXT NOT NULL DEFAULT 'LAPOR';
+    ALTER TABLE reports ADD COLUMN idpel TEXT NOT NULL DEFAULT '';
+    ALTER TABLE reports ADD COLUMN caller_number TEXT NOT NULL DEFAULT '';
+    ALTER TABLE reports ADD COLUMN mobile_number TEXT NOT NULL DEFAULT '';
+    ALTER TABLE reports ADD COLUMN mutated_from TEXT NOT NULL DEFAULT '';
+    CREATE INDEX reports_idpel ON reports(idpel, status);
+    CREATE INDEX reports_caller ON reports(caller_number, status);
+    CREATE INDEX reports_mobile ON reports(mobile_number, status);
+    CREATE INDEX reports_mutated ON reports(mutated_from);
+    CREATE INDEX reports_call ON reports(call_id);
+    """,
 ]
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the migrations this file lacks; returns the schema version."""
-    (version,) = conn.execute("PRAGMA user_version").fetchone()
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
-    return len(MIGRATIONS)
+    """Apply the migrations this file lacks; returns the schema version.
+
+    Each migration runs in a ``BEGIN IMMEDIATE`` transaction that re-reads the version
+    first, so two processes opening a new file at once do not both apply it.
+    """
+    while True:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version >= len(MIGRATIONS):
+            return len(MIGRATIONS)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version < len(MIGRATIONS):
+                for statement in _statements(MIGRATIONS[version]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a migration script (``executescript`` would commit midway)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements

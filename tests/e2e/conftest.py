@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ivr.asterisk.sandbox import AsteriskSandbox, free_port
+from ivr.backends.demo import seed
 from ivr.config import Settings
 from ivr.prompts.catalogue import PromptCatalogue
 from tests.support import IvrProcess
@@ -19,7 +20,7 @@ from tests.support import IvrProcess
 REPO = Path(__file__).resolve().parents[2]
 
 
-def write_test_prompts(audio_dir: Path, seconds: float = 1.5) -> None:
+def write_test_prompts(audio_dir: Path, seconds: float = 0.4) -> None:
     """A copy of the prompt catalogue with a real (silent) 8 kHz wav for every prompt.
 
     The IVR then plays each prompt with STREAM FILE over the call, so the caller bot's
@@ -87,6 +88,7 @@ def asterisk(e2e_settings: Settings) -> Iterator[AsteriskSandbox]:
 @pytest.fixture(scope="session")
 def ivr_server(asterisk: AsteriskSandbox, e2e_settings: Settings) -> Iterator[IvrProcess]:
     """``pln123 serve`` against the sandbox, for the whole session."""
+    seed(e2e_settings.db_path)
     server = IvrProcess(settings_env(e2e_settings), REPO)
     try:
         yield server

@@ -40,7 +40,9 @@ async def caller_on_hold(settings: Settings) -> AsyncIterator[str]:
 async def queue_join_of_a_call(settings: Settings, caller: str) -> AmiEvent:
     """Place a call and return the QueueCallerJoin of its IVR leg."""
     ami = await AmiClient.connect(
-        settings.ami.host, settings.ami.port, settings.ami.user,
+        settings.ami.host,
+        settings.ami.port,
+        settings.ami.user,
         settings.ami.secret.get_secret_value(),
     )
     try:
@@ -48,8 +50,9 @@ async def queue_join_of_a_call(settings: Settings, caller: str) -> AmiEvent:
             test_id = await ami.originate_test_call(caller, bot_url)
             try:
                 return await ami.wait_for_event(
-                    lambda e: e.name == "QueueCallerJoin"
-                    and e.get("uniqueid") == ivr_leg_id(test_id),
+                    lambda e: (
+                        e.name == "QueueCallerJoin" and e.get("uniqueid") == ivr_leg_id(test_id)
+                    ),
                     STEP,
                 )
             finally:

@@ -54,6 +54,10 @@ def expected_edges(flow: Flow) -> list[tuple[str, str, str]]:
                 label = ""
             elif what == "next" and node.kind == "collect":
                 label = "valid"
+            elif what == "results":
+                label = edge.path[3]
+            elif what == "next" and node.kind == "subflow":
+                label = "returned"
             else:
                 label = "?"
             result.append((node.id, edge.target, label))
@@ -124,7 +128,7 @@ def test_svg_of_main() -> None:
     titles = set(re.findall(r"<title>([^<]*)</title>", svg))
     for node_id in flow.nodes:
         assert node_id in titles
-    assert "menu&#45;&gt;idpel" in titles
+    assert "menu&#45;&gt;periksa" in titles
     assert "0 → CSO" in svg
 
 

@@ -178,7 +178,7 @@ def test_national(raw: str, expected: str) -> None:
         ("anonymous", UNKNOWN),
         ("12345", UNKNOWN),
         ("1001", UNKNOWN),
-        ("0812345", MOBILE),
+        ("0812345", UNKNOWN),  # 7 digits: too short for a mobile (10-13)
     ],
 )
 def test_caller_class(raw: str, expected: str) -> None:

@@ -187,8 +187,7 @@ async def test_confirm_no_asks_again(tmp_path: Path) -> None:
         "        max_length: 12\n        confirm: {prompt: [p_confirm, {digits: '{idpel}'}]}\n",
     )
     caller = Caller(
-        {"menu": ["2"], "idpel": ["512345678901", "512345678902"],
-         "idpel_konfirmasi": ["2", "1"]}
+        {"menu": ["2"], "idpel": ["512345678901", "512345678902"], "idpel_konfirmasi": ["2", "1"]}
     )
     ctx, _outcome, _ = await call(library(flow), caller, tmp_path)
     assert ctx.variables["idpel"] == "512345678902"

@@ -21,6 +21,8 @@ from ivr.agi.channel import AgiChannel
 from ivr.agi.errors import CallerHungUp
 from ivr.agi.server import CallHandler, FastAgiServer
 from ivr.app import IvrApp
+from ivr.backends.demo import seed
+from ivr.backends.embedded import EmbeddedDatabase
 from ivr.config import Settings
 from ivr.engine.library import LibraryHolder
 from ivr.store.calls import CallStore
@@ -215,10 +217,14 @@ async def test_shutdown_lets_a_call_finish_within_the_grace_period(
 async def test_the_main_flow_queues_a_caller_who_gives_an_idpel(
     start_server: StartServer, tmp_path: Path
 ) -> None:
+    """PERIKSA: menyala, not reported before, an IDPEL, then 0 at the address question."""
     settings = Settings(db_path=tmp_path / "x.db")
+    seed(settings.db_path)
     store = CallStore(settings.db_path)
+    database = EmbeddedDatabase(settings.db_path)
     try:
-        app = IvrApp(settings, LibraryHolder(REPO / "flows", REPO / "audio", ACTIONS), store)
+        library = LibraryHolder(REPO / "flows", REPO / "audio", ACTIONS)
+        app = IvrApp(settings, library, store, database.backends())
         handed: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
 
         async def handler(channel: AgiChannel) -> None:
@@ -231,7 +237,7 @@ async def test_the_main_flow_queues_a_caller_who_gives_an_idpel(
 
         server = await start_server(handler)
         record = await asyncio.wait_for(
-            place_call(HOST, server.port, CallScript(keys="1" + "532110987654")), WAIT
+            place_call(HOST, server.port, CallScript(keys="122" + "532110987654" + "0")), WAIT
         )
         assert await asyncio.wait_for(handed, WAIT) is None
 
@@ -247,10 +253,15 @@ async def test_the_main_flow_queues_a_caller_who_gives_an_idpel(
         assert summary.queue == "periksa"
         assert [(a["ask"], a["value"]) for a in summary.answers] == [
             ("menu", "periksa"),
+            ("power_state", "menyala"),
+            ("reported_before", "tidak"),
             ("idpel", "532110987654"),
         ]
+        assert summary.screenpop is not None
+        assert summary.screenpop["apkt"]["address"].startswith("Jl.")
         # The action is the commit: it is the last variable the IVR sets.
         sets = [c for c in record.commands if c.startswith("SET VARIABLE")]
         assert sets[-1] == f'SET VARIABLE "{var.ACTION}" "{var.ACTION_QUEUE}"'
     finally:
+        database.close()
         store.close()

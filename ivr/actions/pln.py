@@ -1,0 +1,112 @@
+"""Actions that ask PLN's systems: who calls, which customer, which report.
+
+Each reads and writes call variables, so flows stay data: the flow decides what to
+ask and where to go, the action only talks to the backend and names the result.
+A backend that fails raises; the action step turns that into the ``error`` result
+(a CSO, by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ivr.backends.forms import report_request
+from ivr.backends.ports import BackendError, Backends
+from ivr.domain.callerid import parse_caller_id
+from ivr.domain.greeting import local_period
+from ivr.domain.timezones import caller_zone
+from ivr.engine.context import CallContext
+
+#: Call variable holding the greeting period; recomputed once the caller's zone is known.
+PERIOD = "waktu"
+
+
+def _backends(ctx: CallContext) -> Backends:
+    if ctx.backends is None:
+        raise BackendError("this IVR runs without backends")
+    return ctx.backends
+
+
+def _set_zone(ctx: CallContext, zone: str) -> None:
+    ctx.variables["zona"] = zone
+    ctx.variables[PERIOD] = local_period(datetime.now(UTC), zone, ctx.greeting_hours)
+
+
+async def identify_caller(ctx: CallContext, args: Mapping[str, Any]) -> str:
+    """Caller ID class and zone, and the caller's name when the CRM knows the number.
+
+    Results: ``dikenal`` (``nama``, ``sapaan`` set) or ``baru``.
+    """
+    caller = parse_caller_id(ctx.variables.get("caller", ""))
+    ctx.variables["caller_class"] = caller.kind
+    ctx.variables["kode_area"] = caller.area_code
+    _set_zone(ctx, caller_zone(caller, None, ctx.default_timezone))
+    if not caller.valid:
+        return "baru"
+    info = await _backends(ctx).crm.caller(caller.national)
+    if info is None or not info.name:
+        return "baru"
+    ctx.variables["nama"] = info.name
+    ctx.variables["sapaan"] = info.salutation or "Bapak/Ibu"
+    return "dikenal"
+
+
+async def find_customer(ctx: CallContext, args: Mapping[str, Any]) -> str:
+    """The customer for the IDPEL or meter number the caller keyed (variable ``idpel``).
+
+    Results: ``ditemukan`` (address, unit, tariff set; ``idpel`` becomes the 12-digit
+    IDPEL) or ``tidak_ditemukan``.
+    """
+    keyed = ctx.variables.get(str(args.get("dari", "idpel")), "")
+    customer = await _backends(ctx).customers.find(keyed)
+    if customer is None:
+        return "tidak_ditemukan"
+    ctx.variables.update(
+        {
+            "id_dikunci": keyed,
+            "idpel": customer.idpel,
+            "no_meter": customer.meter_number,
+            "nama_pelanggan": customer.name,
+            "jalan": customer.street,
+            "wilayah": customer.area,
+            "unit": customer.unit,
+            "posko": customer.posko,
+            "tarif": customer.tariff,
+            "daya": str(customer.power_va),
+            "region": customer.region,
+        }
+    )
+    caller = parse_caller_id(ctx.variables.get("caller", ""))
+    _set_zone(ctx, caller_zone(caller, customer.region, ctx.default_timezone))
+    return "ditemukan"
+
+
+async def find_open_report(ctx: CallContext, args: Mapping[str, Any]) -> str:
+    """An open report of this caller, by phone (``oleh: telepon``) or IDPEL.
+
+    Results: ``ada`` (``laporan_terbuka``, ``status_laporan`` set) or ``tidak_ada``.
+    """
+    apkt = _backends(ctx).apkt
+    if args.get("oleh") == "idpel":
+        reports = await apkt.open_reports(idpel=ctx.variables.get("idpel", ""))
+    else:
+        phone = parse_caller_id(ctx.variables.get("caller", "")).national
+        reports = await apkt.open_reports(phone=phone) if phone else []
+    if not reports:
+        return "tidak_ada"
+    latest = max(reports, key=lambda report: report.created_at)
+    ctx.variables["laporan_terbuka"] = latest.number
+    ctx.variables["status_laporan"] = latest.status
+    return "ada"
+
+
+async def create_report(ctx: CallContext, args: Mapping[str, Any]) -> str:
+    """File the APKT report; the number goes into ``report_number`` (read out by parts)."""
+    form = report_request(ctx.variables, ctx.call_id, ctx.default_timezone)
+    report = await _backends(ctx).apkt.create_report(form)
+    ctx.variables["report_number"] = report.number
+    ctx.variables["laporan_huruf"] = report.number[0].lower()
+    ctx.variables["laporan_angka"] = report.number[1:]
+    return "dibuat"

@@ -1,0 +1,269 @@
+"""Demo data for the embedded backends (``pln123 demo seed``).
+
+:func:`seed` upserts the rows below into the IVR's SQLite file, so running it again
+puts the demo back as described (report statuses included) and touches nothing else.
+Every identity here is fictional: the names are common Indonesian names, the numbers
+are patterned (``0812-3456-7890``, ``021-555-1234``) and belong to no one.
+
+Customers (all prepaid, so each has an 11-digit meter number besides its 12-digit IDPEL):
+
+============  ===========  =================  ===============================  ==============  ====================  ==================  =======  ========================================  =============
+IDPEL         Meter        Name               Street                           Area            Unit                  Posko               Tariff   Region                                    Time zone
+============  ===========  =================  ===============================  ==============  ====================  ==================  =======  ========================================  =============
+532112345678  14212345678  Budi Santoso       Jl. Melati No. 12                Kebayoran Baru  UP3 Bulungan          ULP Kebayoran Baru  R1 1300  UID Jakarta Raya                          Asia/Jakarta
+532110987654  14210987654  Rina Wulandari     Jl. Kenanga No. 7                Pasar Minggu    UP3 Lenteng Agung     ULP Pasar Minggu    R1 2200  UID Jakarta Raya                          Asia/Jakarta
+532100246810  14200246810  Siti Aminah        Jl. Cempaka Putih Tengah No. 21  Cempaka Putih   UP3 Cempaka Putih     ULP Cempaka Putih   R1M 900  UID Jakarta Raya                          Asia/Jakarta
+537200135790  45000135790  Agus Setiawan      Jl. Dago No. 45                  Coblong         UP3 Bandung           ULP Bandung Utara   R1 2200  UID Jawa Barat                            Asia/Jakarta
+514400112233  32114400112  Sri Rahayu         Jl. Rungkut Asri No. 9           Rungkut         UP3 Surabaya Selatan  ULP Rungkut         R2 3500  UID Jawa Timur                            Asia/Jakarta
+552100445566  56010044556  I Made Sudarma     Jl. Raya Kuta No. 88             Kuta            UP3 Bali Selatan      ULP Kuta            R1 1300  UID Bali                                  Asia/Makassar
+722300778899  56078899001  Andi Nurhayati     Jl. A.P. Pettarani No. 15        Panakkukang     UP3 Makassar Selatan  ULP Panakkukang     R1 2200  UID Sulawesi Selatan, Tenggara dan Barat  Asia/Makassar
+911100334455  14234455667  Yohanes Wenda      Jl. Raya Abepura No. 3           Abepura         UP3 Jayapura          ULP Abepura         R1M 900  UID Papua dan Papua Barat                 Asia/Jayapura
+912200556677  14256677889  Maria Latuconsina  Jl. Sultan Hairun No. 5          Sirimau         UP3 Ambon             ULP Ambon Kota      R2 5500  UIW Maluku dan Maluku Utara               Asia/Jayapura
+============  ===========  =================  ===============================  ==============  ====================  ==================  =======  ========================================  =============
+
+CRM callers (any other number, e.g. ``087800001111``, is unknown to the CRM; Agus
+Setiawan, Sri Rahayu and Maria Latuconsina have no CRM entry):
+
+============  =================  ==========  =============  ==============================================
+Phone         Name               Salutation  Past contacts  Notes
+============  =================  ==========  =============  ==============================================
+081234567890  Budi Santoso       Bapak       3              mobile, WIB; one finished report
+0215551234    Siti Aminah        Ibu         1              PSTN Jakarta (021), WIB
+081298765432  Rina Wulandari     Ibu         2              mobile, WIB; one OPEN report (reported before)
+03615550123   I Made Sudarma     Bapak       1              PSTN Denpasar (0361), WITA
+082190001234  Andi Nurhayati     Ibu         2              mobile, WITA; open report mutated from K
+081344556677  Yohanes Wenda      Bapak       0              mobile, WIT
+============  =================  ==========  =============  ==============================================
+
+Reports (``reports`` table; open means a status other than SELESAI, BATAL, NYALA):
+
+==============  =======  ===============  ============  ============  ==========================================
+Number          Status   WO type          IDPEL         Caller        Problem
+==============  =======  ===============  ============  ============  ==========================================
+G2503100000123  LAPOR    WO Autodispatch  532110987654  081298765432  1 RUMAH PADAM (DISPLAY PADA APP TERTERA
+                                                                      PERIKSA, PELANGGAN TIDAK BERSEDIA DIPANDU)
+G2502200000045  SELESAI  KWH PERIKSA      532112345678  081234567890  DISPLAY PADA APP TERTERA PERIKSA (SELF
+                                                                      DIAGNOSIS), nine values in ``fields``
+K2502030000007  BATAL    (keluhan)        722300778899  082190001234  DISPLAY APP TERTERA PERIKSA; mutated to
+                                                                      the G99 report below (SOP of 16 Apr 2021)
+G9925020300011  LAPOR    WO Autodispatch  722300778899  082190001234  MUTASI K : K2502030000007 : DISPLAY APP
+                                                                      TERTERA PERIKSA
+==============  =======  ===============  ============  ============  ==========================================
+
+So the "reported before" path finds G2503100000123 for Rina Wulandari by her phone
+(``081298765432``, ``+6281298765432``, ``6281298765432``), her IDPEL or the report
+number; Budi Santoso's finished report is not found; Andi Nurhayati's open report is
+found by her phone, her IDPEL, ``G9925020300011`` or the old keluhan number
+``K2502030000007``. Every other customer has no report.
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict
+from pathlib import Path
+
+from ivr.backends.embedded import (
+    FINISHED_STATUSES,
+    open_database,
+    upsert_caller,
+    upsert_customer,
+    upsert_report,
+)
+from ivr.backends.ports import (
+    WO_AUTODISPATCH,
+    WO_KWH_PERIKSA,
+    BackendError,
+    CallerInfo,
+    Customer,
+    Report,
+    ReportRequest,
+)
+
+JAKARTA, MAKASSAR, JAYAPURA = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
+
+
+def _customer(
+    idpel: str,
+    meter: str,
+    name: str,
+    street: str,
+    area: str,
+    unit: str,
+    posko: str,
+    tariff: str,
+    power_va: int,
+    region: str,
+    tz: str,
+) -> Customer:
+    return Customer(idpel, meter, name, street, area, unit, posko, tariff, power_va, region, tz)
+
+
+CUSTOMERS: list[Customer] = [
+    _customer("532112345678", "14212345678", "Budi Santoso", "Jl. Melati No. 12",
+              "Kebayoran Baru", "UP3 Bulungan", "ULP Kebayoran Baru", "R1", 1300,
+              "UID Jakarta Raya", JAKARTA),
+    _customer("532110987654", "14210987654", "Rina Wulandari", "Jl. Kenanga No. 7",
+              "Pasar Minggu", "UP3 Lenteng Agung", "ULP Pasar Minggu", "R1", 2200,
+              "UID Jakarta Raya", JAKARTA),
+    _customer("532100246810", "14200246810", "Siti Aminah", "Jl. Cempaka Putih Tengah No. 21",
+              "Cempaka Putih", "UP3 Cempaka Putih", "ULP Cempaka Putih", "R1M", 900,
+              "UID Jakarta Raya", JAKARTA),
+    _customer("537200135790", "45000135790", "Agus Setiawan", "Jl. Dago No. 45",
+              "Coblong", "UP3 Bandung", "ULP Bandung Utara", "R1", 2200,
+              "UID Jawa Barat", JAKARTA),
+    _customer("514400112233", "32114400112", "Sri Rahayu", "Jl. Rungkut Asri No. 9",
+              "Rungkut", "UP3 Surabaya Selatan", "ULP Rungkut", "R2", 3500,
+              "UID Jawa Timur", JAKARTA),
+    _customer("552100445566", "56010044556", "I Made Sudarma", "Jl. Raya Kuta No. 88",
+              "Kuta", "UP3 Bali Selatan", "ULP Kuta", "R1", 1300,
+              "UID Bali", MAKASSAR),
+    _customer("722300778899", "56078899001", "Andi Nurhayati", "Jl. A.P. Pettarani No. 15",
+              "Panakkukang", "UP3 Makassar Selatan", "ULP Panakkukang", "R1", 2200,
+              "UID Sulawesi Selatan, Tenggara dan Barat", MAKASSAR),
+    _customer("911100334455", "14234455667", "Yohanes Wenda", "Jl. Raya Abepura No. 3",
+              "Abepura", "UP3 Jayapura", "ULP Abepura", "R1M", 900,
+              "UID Papua dan Papua Barat", JAYAPURA),
+    _customer("912200556677", "14256677889", "Maria Latuconsina", "Jl. Sultan Hairun No. 5",
+              "Sirimau", "UP3 Ambon", "ULP Ambon Kota", "R2", 5500,
+              "UIW Maluku dan Maluku Utara", JAYAPURA),
+]  # fmt: skip
+
+CALLERS: list[CallerInfo] = [
+    CallerInfo("081234567890", "Budi Santoso", "Bapak", 3),
+    CallerInfo("0215551234", "Siti Aminah", "Ibu", 1),
+    CallerInfo("081298765432", "Rina Wulandari", "Ibu", 2),
+    CallerInfo("03615550123", "I Made Sudarma", "Bapak", 1),
+    CallerInfo("082190001234", "Andi Nurhayati", "Ibu", 2),
+    CallerInfo("081344556677", "Yohanes Wenda", "Bapak", 0),
+]
+
+#: The open report of the "reported before" demo (Rina Wulandari).
+OPEN_REPORT = "G2503100000123"
+#: Budi Santoso's finished report.
+FINISHED_REPORT = "G2502200000045"
+#: Andi Nurhayati's keluhan, cancelled when it was mutated into a gangguan report.
+MUTATED_KELUHAN = "K2502030000007"
+#: The gangguan report the keluhan became (open).
+MUTATION_REPORT = "G9925020300011"
+
+_NOT_WILLING = "1 RUMAH PADAM (DISPLAY PADA APP TERTERA PERIKSA, PELANGGAN TIDAK BERSEDIA DIPANDU)"
+
+
+def _reports() -> list[tuple[Report, ReportRequest, str, str]]:
+    """(report, its form fields, mobile number, keluhan it was mutated from)."""
+    rina = ReportRequest(
+        reporter_name="Rina Wulandari",
+        caller_number="081298765432",
+        address="Jl. Kenanga No. 7, Pasar Minggu",
+        wo_type=WO_AUTODISPATCH,
+        problem_text=_NOT_WILLING,
+        idpel="532110987654",
+        mobile_number="081298765432",
+        location="Jl. Kenanga No. 7, Pasar Minggu",
+        unit="UP3 Lenteng Agung",
+        posko="ULP Pasar Minggu",
+        confirmation_at="17:00",
+        contact_note="Pelanggan dapat dihubungi via Telepon, WA & SMS",
+    )
+    budi = ReportRequest(
+        reporter_name="Budi Santoso",
+        caller_number="081234567890",
+        address="Jl. Melati No. 12, Kebayoran Baru",
+        wo_type=WO_KWH_PERIKSA,
+        problem_text="DISPLAY PADA APP TERTERA PERIKSA (SELF DIAGNOSIS)",
+        idpel="532112345678",
+        mobile_number="081234567890",
+        location="Jl. Melati No. 12, Kebayoran Baru",
+        unit="UP3 Bulungan",
+        posko="ULP Kebayoran Baru",
+        contact_note="Pelanggan dapat dihubungi via Telepon & SMS",
+        self_diagnosis={
+            "08": "1",
+            "70": "2",
+            "71": "0",
+            "41": "221,5",
+            "44": "0,35",
+            "45": "0,35",
+            "46": "0,36",
+            "37": "48,27",
+            "47": "Null",
+        },
+    )
+    andi_k = ReportRequest(
+        reporter_name="Andi Nurhayati",
+        caller_number="082190001234",
+        address="Jl. A.P. Pettarani No. 15, Panakkukang",
+        wo_type="",
+        problem_text="DISPLAY APP TERTERA PERIKSA",
+        idpel="722300778899",
+        mobile_number="082190001234",
+        unit="UP3 Makassar Selatan",
+        posko="ULP Panakkukang",
+    )
+    andi_g = ReportRequest(
+        reporter_name="Andi Nurhayati",
+        caller_number="082190001234",
+        address="Jl. A.P. Pettarani No. 15, Panakkukang",
+        wo_type=WO_AUTODISPATCH,
+        problem_text=f"MUTASI K : {MUTATED_KELUHAN} : DISPLAY APP TERTERA PERIKSA",
+        idpel="722300778899",
+        mobile_number="082190001234",
+        location="Jl. A.P. Pettarani No. 15, Panakkukang",
+        unit="UP3 Makassar Selatan",
+        posko="ULP Panakkukang",
+        contact_note="Pelanggan dapat dihubungi via WA & SMS",
+    )
+
+    def report(number: str, status: str, created_at: str, request: ReportRequest) -> Report:
+        return Report(
+            number=number,
+            status=status,
+            wo_type=request.wo_type,
+            problem_text=request.problem_text,
+            idpel=request.idpel,
+            caller_number=request.caller_number,
+            created_at=created_at,
+        )
+
+    return [
+        (report(OPEN_REPORT, "LAPOR", "2025-03-10T02:15:00.000+00:00", rina), rina,
+         rina.mobile_number, ""),
+        (report(FINISHED_REPORT, "SELESAI", "2025-02-20T07:40:00.000+00:00", budi), budi,
+         budi.mobile_number, ""),
+        (report(MUTATED_KELUHAN, "BATAL", "2025-02-03T01:05:00.000+00:00", andi_k), andi_k,
+         andi_k.mobile_number, ""),
+        (report(MUTATION_REPORT, "LAPOR", "2025-02-03T03:30:00.000+00:00", andi_g), andi_g,
+         andi_g.mobile_number, MUTATED_KELUHAN),
+    ]  # fmt: skip
+
+
+def seed(path: Path | str) -> str:
+    """Upsert the demo data into the SQLite file at ``path``; returns a summary line."""
+    conn = open_database(path)
+    reports = _reports()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for customer in CUSTOMERS:
+                upsert_customer(conn, customer)
+            for caller in CALLERS:
+                upsert_caller(conn, caller)
+            for report, request, mobile, mutated_from in reports:
+                upsert_report(
+                    conn, report, asdict(request), mobile_number=mobile, mutated_from=mutated_from
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise BackendError(f"demo seed {path}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        conn.close()
+    open_count = sum(1 for report, *_ in reports if report.status not in FINISHED_STATUSES)
+    return (
+        f"demo data in {path}: {len(CUSTOMERS)} customers, {len(CALLERS)} CRM callers,"
+        f" {len(reports)} reports ({open_count} open)"
+    )

@@ -1,0 +1,381 @@
+"""The embedded backends: CRM, customer data and APKT in the IVR's own SQLite file.
+
+They share the file (and :func:`ivr.store.calls.connect`'s pragmas) with the call
+store, so a report's ``call_id`` joins the call that made it and the scenario runner
+reads the report from the ``reports`` table. Like the call store, every method runs its
+query directly on the event loop's thread: the queries are local, indexed and take
+microseconds, and a hand-off to a thread would cost more than the work.
+
+A site that has the real CRM, customer database or APKT replaces one or more of these
+classes with its own implementation of the same port (:mod:`ivr.backends.ports`).
+
+Report numbers are ``G`` + local WIB date ``YYMMDD`` + a 7-digit daily sequence. The
+number is picked and the row inserted in one ``BEGIN IMMEDIATE`` transaction, so two
+calls (or two processes on the same file) never get the same number.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ivr.backends.ports import (
+    BackendError,
+    Backends,
+    CallerInfo,
+    Customer,
+    Report,
+    ReportRequest,
+)
+from ivr.domain.callerid import national
+from ivr.store.calls import connect
+from ivr.store.schema import migrate
+
+T = TypeVar("T")
+
+#: The status APKT gives a new report.
+STATUS_LAPOR = "LAPOR"
+#: Statuses of reports that are done with; any other status counts as open.
+FINISHED_STATUSES: frozenset[str] = frozenset({"SELESAI", "BATAL", "NYALA"})
+#: Western Indonesian Time; report numbers carry the WIB date. (No daylight saving.)
+WIB = timezone(timedelta(hours=7), "WIB")
+_SEQUENCE_DIGITS = 7
+_MAX_SEQUENCE = 10**_SEQUENCE_DIGITS - 1
+
+_REPORT_COLUMNS = "number, status, wo_type, problem_text, idpel, caller_number, created_at"
+_CUSTOMER_COLUMNS = (
+    "idpel, meter_number, name, street, area, unit, posko, tariff, power_va, region, timezone"
+)
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text or "")
+
+
+def normalize_phone(phone: str) -> str:
+    """A phone number in national form (``0812...``, ``021...``), or "" when too short."""
+    if len(_digits(phone)) < 7:
+        return ""
+    return national(phone)
+
+
+def normalize_report_number(number: str) -> str:
+    """``g 99 2502...`` as ``G992502...``: no spaces or dashes, upper case."""
+    return re.sub(r"[\s\-]", "", number or "").upper()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def open_database(path: Path | str) -> sqlite3.Connection:
+    """A connection to the IVR's SQLite file with every migration applied."""
+    try:
+        conn = connect(Path(path))
+        migrate(conn)
+    except sqlite3.Error as exc:
+        raise BackendError(f"embedded database {path}: {exc}") from exc
+    return conn
+
+
+class _Sqlite:
+    """Runs a query on the shared connection; sqlite errors become BackendError."""
+
+    _what = "embedded backend"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def _run(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return work(self.conn)
+        except sqlite3.Error as exc:
+            raise BackendError(f"{self._what} {action}: {type(exc).__name__}: {exc}") from exc
+
+
+# -- CRM ------------------------------------------------------------------------------
+
+
+class EmbeddedCrm(_Sqlite):
+    """Callers the contact centre has spoken to, by phone number (``crm_callers``)."""
+
+    _what = "embedded CRM"
+
+    async def caller(self, phone: str) -> CallerInfo | None:
+        """What the CRM knows of a number given in any form (``+62``, ``62``, ``0``)."""
+        key = normalize_phone(phone)
+        if not key:
+            return None
+
+        def work(conn: sqlite3.Connection) -> CallerInfo | None:
+            row = conn.execute(
+                "SELECT phone, name, salutation, past_contacts FROM crm_callers WHERE phone = ?",
+                (key,),
+            ).fetchone()
+            return CallerInfo(*row) if row else None
+
+        return self._run("caller lookup", work)
+
+
+def upsert_caller(conn: sqlite3.Connection, caller: CallerInfo) -> None:
+    """Insert or replace a CRM caller (its phone stored in national form)."""
+    conn.execute(
+        "INSERT INTO crm_callers (phone, name, salutation, past_contacts) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(phone) DO UPDATE SET name = excluded.name,"
+        " salutation = excluded.salutation, past_contacts = excluded.past_contacts",
+        (normalize_phone(caller.phone), caller.name, caller.salutation, caller.past_contacts),
+    )
+
+
+# -- customers ------------------------------------------------------------------------
+
+
+def _customer(row: Any) -> Customer:
+    values = list(row)
+    values[1] = values[1] or ""  # no meter number (postpaid) is NULL in the table
+    return Customer(*values)
+
+
+class EmbeddedCustomers(_Sqlite):
+    """Customer master data (``customers``)."""
+
+    _what = "embedded customer data"
+
+    async def find(self, idpel_or_meter: str) -> Customer | None:
+        """By a 12-digit IDPEL or an 11-digit meter number; None for other lengths."""
+        key = _digits(idpel_or_meter)
+        if len(key) == 12:
+            column = "idpel"
+        elif len(key) == 11:
+            column = "meter_number"
+        else:
+            return None
+
+        def work(conn: sqlite3.Connection) -> Customer | None:
+            row = conn.execute(
+                f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE {column} = ?", (key,)
+            ).fetchone()
+            return _customer(row) if row else None
+
+        return self._run("customer lookup", work)
+
+
+def upsert_customer(conn: sqlite3.Connection, customer: Customer) -> None:
+    """Insert or replace a customer, keyed by IDPEL (an empty meter number is NULL)."""
+    conn.execute(
+        f"INSERT INTO customers ({_CUSTOMER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(idpel) DO UPDATE SET meter_number = excluded.meter_number,"
+        " name = excluded.name, street = excluded.street, area = excluded.area,"
+        " unit = excluded.unit, posko = excluded.posko, tariff = excluded.tariff,"
+        " power_va = excluded.power_va, region = excluded.region,"
+        " timezone = excluded.timezone",
+        (
+            customer.idpel,
+            customer.meter_number or None,
+            customer.name,
+            customer.street,
+            customer.area,
+            customer.unit,
+            customer.posko,
+            customer.tariff,
+            customer.power_va,
+            customer.region,
+            customer.timezone,
+        ),
+    )
+
+
+# -- APKT -----------------------------------------------------------------------------
+
+
+class EmbeddedApkt(_Sqlite):
+    """Gangguan reports in the ``reports`` table the call store created.
+
+    ``now`` gives the current time (an aware datetime); tests pass a fixed clock.
+    """
+
+    _what = "embedded APKT"
+
+    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime] = _utc_now) -> None:
+        super().__init__(conn)
+        self._now = now
+
+    async def create_report(self, request: ReportRequest) -> Report:
+        """File a report with status LAPOR; every form field is kept in ``fields``."""
+        moment = self._now()
+        prefix = "G" + moment.astimezone(WIB).strftime("%y%m%d")
+        created_at = _iso(moment)
+        fields = json.dumps(asdict(request), ensure_ascii=False)
+        idpel = _digits(request.idpel)
+        caller = normalize_phone(request.caller_number)
+        mobile = normalize_phone(request.mobile_number)
+
+        def work(conn: sqlite3.Connection) -> Report:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                (last,) = conn.execute(
+                    "SELECT MAX(number) FROM reports WHERE number BETWEEN ? AND ?"
+                    " AND length(number) = ?",
+                    (
+                        prefix + "0" * _SEQUENCE_DIGITS,
+                        prefix + "9" * _SEQUENCE_DIGITS,
+                        len(prefix) + _SEQUENCE_DIGITS,
+                    ),
+                ).fetchone()
+                sequence = int(last[len(prefix) :]) + 1 if last else 1
+                if sequence > _MAX_SEQUENCE:
+                    raise BackendError(f"embedded APKT: no report numbers left for {prefix}")
+                number = f"{prefix}{sequence:0{_SEQUENCE_DIGITS}d}"
+                # The call's row joins the report when the call store recorded it; the
+                # id stays in ``fields`` either way.
+                conn.execute(
+                    "INSERT INTO reports (number, call_id, wo_type, problem_text, fields,"
+                    " created_at, status, idpel, caller_number, mobile_number)"
+                    " VALUES (?, (SELECT id FROM calls WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        number,
+                        request.call_id,
+                        request.wo_type,
+                        request.problem_text,
+                        fields,
+                        created_at,
+                        STATUS_LAPOR,
+                        idpel,
+                        caller,
+                        mobile,
+                    ),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return Report(
+                number=number,
+                status=STATUS_LAPOR,
+                wo_type=request.wo_type,
+                problem_text=request.problem_text,
+                idpel=idpel,
+                caller_number=caller,
+                created_at=created_at,
+            )
+
+        return self._run("create report", work)
+
+    async def open_reports(
+        self, *, idpel: str = "", number: str = "", phone: str = ""
+    ) -> list[Report]:
+        """Unfinished reports matching any key given, newest first.
+
+        ``phone`` matches the caller ID or the mobile number of a report, in any form;
+        ``number`` matches the report number, or the keluhan number (``K...``) a report
+        was mutated from.
+        """
+        conditions: list[str] = []
+        params: list[str] = []
+        if key := _digits(idpel):
+            conditions.append("idpel = ?")
+            params.append(key)
+        if key := normalize_report_number(number):
+            conditions += ["number = ?", "mutated_from = ?"]
+            params += [key, key]
+        if key := normalize_phone(phone):
+            conditions += ["caller_number = ?", "mobile_number = ?"]
+            params += [key, key]
+        if not conditions:
+            return []
+        finished = sorted(FINISHED_STATUSES)
+        sql = (
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE ({' OR '.join(conditions)})"
+            f" AND upper(status) NOT IN ({', '.join('?' * len(finished))})"
+            " ORDER BY created_at DESC, number DESC"
+        )
+
+        def work(conn: sqlite3.Connection) -> list[Report]:
+            return [Report(*row) for row in conn.execute(sql, (*params, *finished))]
+
+        return self._run("open reports lookup", work)
+
+    async def set_status(self, number: str, status: str) -> bool:
+        """Move a report to ``status`` (as the unit does in APKT); False if unknown."""
+        key = normalize_report_number(number)
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE reports SET status = ? WHERE number = ?", (status.upper(), key)
+            )
+            return cursor.rowcount > 0
+
+        return self._run("set status", work)
+
+
+def upsert_report(
+    conn: sqlite3.Connection,
+    report: Report,
+    fields: dict[str, object] | None = None,
+    *,
+    mobile_number: str = "",
+    mutated_from: str = "",
+) -> None:
+    """Insert or replace a report as APKT holds it (for demo and test data)."""
+    conn.execute(
+        "INSERT INTO reports (number, call_id, wo_type, problem_text, fields, created_at,"
+        " status, idpel, caller_number, mobile_number, mutated_from)"
+        " VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(number) DO UPDATE SET wo_type = excluded.wo_type,"
+        " problem_text = excluded.problem_text, fields = excluded.fields,"
+        " created_at = excluded.created_at, status = excluded.status,"
+        " idpel = excluded.idpel, caller_number = excluded.caller_number,"
+        " mobile_number = excluded.mobile_number, mutated_from = excluded.mutated_from",
+        (
+            normalize_report_number(report.number),
+            report.wo_type,
+            report.problem_text,
+            json.dumps(fields or {}, ensure_ascii=False),
+            report.created_at,
+            report.status.upper(),
+            _digits(report.idpel),
+            normalize_phone(report.caller_number),
+            normalize_phone(mobile_number),
+            normalize_report_number(mutated_from),
+        ),
+    )
+
+
+# -- wiring ---------------------------------------------------------------------------
+
+
+class EmbeddedDatabase:
+    """One connection to the SQLite file and the three backends over it."""
+
+    def __init__(self, path: Path | str, now: Callable[[], datetime] = _utc_now) -> None:
+        self.path = Path(path)
+        self.conn = open_database(self.path)
+        self._now = now
+
+    def backends(self) -> Backends:
+        """CRM, customer data and APKT sharing this connection."""
+        return Backends(
+            crm=EmbeddedCrm(self.conn),
+            customers=EmbeddedCustomers(self.conn),
+            apkt=EmbeddedApkt(self.conn, now=self._now),
+        )
+
+    def close(self) -> None:
+        """Close the connection (the backends stop working)."""
+        self.conn.close()
+
+
+def embedded_backends(path: Path | str) -> Backends:
+    """The embedded backends on ``path``; the connection lives as long as the process."""
+    return EmbeddedDatabase(path).backends()

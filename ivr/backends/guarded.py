@@ -1,0 +1,158 @@
+"""A time limit and one error type around every backend call.
+
+:func:`guarded` wraps the three ports so that the flow sees only two outcomes: an
+answer within ``timeout`` seconds, or :class:`BackendError` with a message that says
+which backend failed and how (then the caller goes to a CSO with everything collected).
+A cancelled call (the caller hung up) stays cancelled: :class:`asyncio.CancelledError`
+passes through untouched.
+
+Log lines and error messages carry no personal data: the phone number, IDPEL or report
+number a call was about shows only its last three digits, and long digit runs in a
+backend's own error text are masked the same way.
+
+The limit applies to awaiting: a backend that blocks the event loop (a synchronous
+query waiting on a locked file) cannot be interrupted by it. The embedded backends
+run sub-millisecond local queries; a site's network backends must be truly async.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ivr.backends.ports import (
+    ApktPort,
+    BackendError,
+    Backends,
+    CallerInfo,
+    CrmPort,
+    Customer,
+    CustomerPort,
+    Report,
+    ReportRequest,
+)
+from ivr.domain.callerid import mask
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+#: What a new report's number looks like; anything else from APKT is a failure.
+REPORT_NUMBER = re.compile(r"G\d{13}")
+_LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])\+?\d{7,}(?![0-9A-Za-z])")
+
+
+def scrub(text: str) -> str:
+    """``text`` with every standalone run of 7+ digits masked to its last three."""
+    return _LONG_NUMBER.sub(lambda match: mask(match.group(0)), text)
+
+
+def _reason(exc: BaseException) -> str:
+    text = scrub(str(exc))
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _Guard:
+    def __init__(self, timeout: float) -> None:
+        if not timeout > 0:
+            raise ValueError(f"backend timeout must be positive, not {timeout!r}")
+        self.timeout = timeout
+
+    async def run(self, what: str, about: str, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()`` within the limit; ``what`` names the call, ``about`` is masked."""
+        label = f"{what} ({about})" if about else what
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.timeout) as limit:
+                result = await call()
+        except TimeoutError as exc:
+            elapsed = time.monotonic() - started
+            if limit.expired():
+                message = f"{label}: no answer within {self.timeout:g} s"
+            else:
+                message = f"{label} failed: {_reason(exc)}"
+            log.warning("backend %s after %.0f ms", message, elapsed * 1000)
+            raise BackendError(message) from exc
+        except BackendError as exc:
+            message = f"{label} failed: {scrub(str(exc)) or 'backend error'}"
+            log.warning("backend %s", message)
+            raise BackendError(message) from exc
+        except Exception as exc:
+            message = f"{label} failed: {_reason(exc)}"
+            log.warning("backend %s", message)
+            raise BackendError(message) from exc
+        log.debug("backend %s answered in %.1f ms", label, (time.monotonic() - started) * 1000)
+        return result
+
+
+class GuardedCrm:
+    """A CRM whose every call has a time limit and fails only with BackendError."""
+
+    def __init__(self, inner: CrmPort, timeout: float) -> None:
+        self.inner = inner
+        self._guard = _Guard(timeout)
+
+    async def caller(self, phone: str) -> CallerInfo | None:
+        return await self._guard.run(
+            "CRM caller lookup", mask(phone), lambda: self.inner.caller(phone)
+        )
+
+
+class GuardedCustomers:
+    """Customer data with a time limit on every call."""
+
+    def __init__(self, inner: CustomerPort, timeout: float) -> None:
+        self.inner = inner
+        self._guard = _Guard(timeout)
+
+    async def find(self, idpel_or_meter: str) -> Customer | None:
+        return await self._guard.run(
+            "customer lookup", mask(idpel_or_meter), lambda: self.inner.find(idpel_or_meter)
+        )
+
+
+class GuardedApkt:
+    """APKT with a time limit on every call; a malformed report number is a failure."""
+
+    def __init__(self, inner: ApktPort, timeout: float) -> None:
+        self.inner = inner
+        self._guard = _Guard(timeout)
+
+    async def create_report(self, request: ReportRequest) -> Report:
+        report = await self._guard.run(
+            "APKT create report",
+            mask(request.idpel or request.caller_number),
+            lambda: self.inner.create_report(request),
+        )
+        if not REPORT_NUMBER.fullmatch(report.number):
+            message = f"APKT create report returned a malformed number ({mask(report.number)})"
+            log.warning("backend %s", message)
+            raise BackendError(message)
+        return report
+
+    async def open_reports(
+        self, *, idpel: str = "", number: str = "", phone: str = ""
+    ) -> list[Report]:
+        about = ", ".join(
+            f"{key} {mask(value)}"
+            for key, value in (("idpel", idpel), ("number", number), ("phone", phone))
+            if value
+        )
+        return await self._guard.run(
+            "APKT open reports lookup",
+            about,
+            lambda: self.inner.open_reports(idpel=idpel, number=number, phone=phone),
+        )
+
+
+def guarded(backends: Backends, timeout: float) -> Backends:
+    """``backends`` with a ``timeout``-second limit on every call."""
+    return Backends(
+        crm=GuardedCrm(backends.crm, timeout),
+        customers=GuardedCustomers(backends.customers, timeout),
+        apkt=GuardedApkt(backends.apkt, timeout),
+    )

@@ -1,0 +1,124 @@
+"""What the IVR needs from PLN's systems, as Protocols.
+
+The engine's actions speak only to these ports; the embedded SQLite implementation
+(:mod:`ivr.backends.embedded`) is the default, and a site plugs in its real CRM,
+customer database and APKT behind the same methods. Every method is async and may
+raise :class:`BackendError`; the action layer puts a time limit on each call and
+sends the caller to a CSO when a backend fails or is slow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+WO_AUTODISPATCH = "WO Autodispatch"
+WO_KWH_PERIKSA = "KWH PERIKSA"
+
+
+class BackendError(Exception):
+    """A backend could not answer."""
+
+
+@dataclass(frozen=True)
+class CallerInfo:
+    """What the CRM knows of a phone number."""
+
+    phone: str
+    name: str
+    #: "Bapak" or "Ibu" (how the CSO greets), "" when unknown.
+    salutation: str
+    past_contacts: int
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A PLN customer, found by IDPEL (12 digits) or meter number (11 digits)."""
+
+    idpel: str
+    meter_number: str
+    name: str
+    street: str
+    area: str
+    unit: str
+    posko: str
+    tariff: str
+    power_va: int
+    #: PLN distribution region (UID), e.g. "UID Jakarta Raya".
+    region: str
+    #: Time zone of the customer's address: Asia/Jakarta, Asia/Makassar, Asia/Jayapura.
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """An APKT gangguan report, with the form fields of the SOP."""
+
+    reporter_name: str
+    caller_number: str
+    address: str
+    wo_type: str
+    problem_text: str
+    idpel: str = ""
+    mobile_number: str = ""
+    #: "YYYY-MM-DD HH:MM" local time the power went out ("" when it did not).
+    padam_at: str = ""
+    location: str = ""
+    unit: str = ""
+    posko: str = ""
+    #: The caller wants a call before the visit, at this local time ("HH:MM"), or "".
+    confirmation_at: str = ""
+    #: "Pelanggan dapat dihubungi via Telepon, WA & SMS" and the like.
+    contact_note: str = ""
+    #: Self-diagnosis values by code ("08" ... "47"); "Null" when the meter showed none.
+    self_diagnosis: dict[str, str] = field(default_factory=dict)
+    #: Id of the IVR call that made the report.
+    call_id: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report as APKT holds it."""
+
+    number: str
+    status: str
+    wo_type: str
+    problem_text: str
+    idpel: str
+    caller_number: str
+    created_at: str
+
+
+class CrmPort(Protocol):
+    """The contact centre's CRM."""
+
+    async def caller(self, phone: str) -> CallerInfo | None:
+        """What the CRM knows of a caller's number (national form, ``0812...``)."""
+
+
+class CustomerPort(Protocol):
+    """Customer master data."""
+
+    async def find(self, idpel_or_meter: str) -> Customer | None:
+        """The customer with this IDPEL (12 digits) or meter number (11 digits)."""
+
+
+class ApktPort(Protocol):
+    """APKT, PLN's complaint and outage system."""
+
+    async def create_report(self, request: ReportRequest) -> Report:
+        """File a gangguan report; its number is ``G`` and 13 digits."""
+
+    async def open_reports(
+        self, *, idpel: str = "", number: str = "", phone: str = ""
+    ) -> list[Report]:
+        """Reports not yet finished, by IDPEL, report number or the caller's phone."""
+
+
+@dataclass(frozen=True)
+class Backends:
+    """The backends one IVR process uses."""
+
+    crm: CrmPort
+    customers: CustomerPort
+    apkt: ApktPort
