@@ -11,8 +11,11 @@ from ivr.engine.port import Audio, Digits, Number, Segment
 
 
 def _event_body(name: str, fields: dict[str, str]) -> str:
-    clean = {key: value.replace(",", " ").replace("\n", " ") for key, value in fields.items()}
-    return ",".join([name, *(f"{key}: {value}" for key, value in clean.items())])
+    """``UserEvent`` arguments: the name, then ``Key: value`` pairs split by commas."""
+    body = ",".join([name, *(f"{key}: {value.replace(',', ' ')}" for key, value in fields.items())])
+    if "\n" in body:
+        body = body.replace("\n", " ")
+    return body
 
 
 class AgiPort:

@@ -48,6 +48,7 @@ class FastAgiServer:
         self._host = host
         self._port = port
         self._allow = parse_allowlist(allow)
+        self._verdicts: dict[str, bool] = {}
         self._header_timeout = header_timeout
         self._command_timeout = command_timeout
         self._server: asyncio.Server | None = None
@@ -102,6 +103,13 @@ class FastAgiServer:
         await self._watchdog.stop()
 
     def _allowed(self, peer: str) -> bool:
+        """Whether ``peer`` may connect (remembered per address: Asterisk reconnects a lot)."""
+        known = self._verdicts.get(peer)
+        if known is None:
+            known = self._verdicts[peer] = self._check_peer(peer)
+        return known
+
+    def _check_peer(self, peer: str) -> bool:
         try:
             address = ipaddress.ip_address(peer.split("%", 1)[0])
         except ValueError:

@@ -37,9 +37,51 @@ from ivr.testing.fake_asterisk import CallRecord, CallScript, End, place_call
 
 HOST = "127.0.0.1"
 FLOW = "main"
-#: The caller picks 1 (periksa), then keys a 12-digit IDPEL.
-KEYS = "1" + "532110987654"
-EXPECTED_QUEUE = "periksa"
+
+
+@dataclass(frozen=True)
+class CallerPath:
+    """What the bench's callers press, and how their calls must end."""
+
+    description: str
+    keys: str
+    outcome: str
+    action: str
+    ended: End
+
+
+#: The caller paths ``pln123 bench agi --path`` offers; all from caller 081234567890,
+#: whom the demo CRM knows, through ``main`` into the PERIKSA flow.
+PATHS = {
+    # The main menu's shape from the foundation: greeting (with the CRM lookup), the
+    # menu, 2 (status laporan), transfer to the CSO queue with the screen-pop.
+    "menu": CallerPath(
+        "greeting, main menu 2, to the status CSO queue",
+        "2",
+        "queued",
+        var.ACTION_QUEUE,
+        End.SERVER_CLOSED,
+    ),
+    # menu 1, menyala 2, not reported before 2, IDPEL, then 0 at the address question:
+    # CRM and customer lookups, the screen-pop with the APKT form, the hand-over.
+    "cso": CallerPath(
+        "PERIKSA to a CSO after the IDPEL: menu 1, 2, 2, a 12-digit IDPEL, then 0",
+        "1" + "2" + "2" + "532112345678" + "0",
+        "queued",
+        var.ACTION_QUEUE,
+        End.SERVER_CLOSED,
+    ),
+    # ... address right 1, not guided 2, no confirmation call 2, this number reachable 1,
+    # telepon/WA/SMS 1; the report is filed in the embedded APKT; no repeat 2,
+    # understood 1, nothing else 2.
+    "report": CallerPath(
+        "PERIKSA to a filed report: menu 1, 2, 2, IDPEL, 1, 2, 2, 1, 1, then 2, 1, 2",
+        "1" + "2" + "2" + "532112345678" + "1" + "2" + "2" + "1" + "1" + "2" + "1" + "2",
+        "report_created",
+        var.ACTION_HANGUP,
+        End.HANGUP,
+    ),
+}
 #: Calls connecting (and sending their header block) at the same time.
 OPEN_GATE = 64
 #: Calls start evenly spread over this many seconds (arrivals, not a thundering herd);
@@ -120,17 +162,24 @@ async def _serve(job: _Job) -> None:
     if job.kind == "ivr":
         from ivr.actions import ACTIONS
         from ivr.app import IvrApp
+        from ivr.backends.demo import seed
+        from ivr.backends.embedded import EmbeddedDatabase
+        from ivr.backends.guarded import guarded
         from ivr.engine.library import LibraryHolder
         from ivr.store.calls import CallStore
 
         settings = job.settings
+        seed(settings.db_path)
         store = CallStore(settings.db_path)
+        database = EmbeddedDatabase(settings.db_path)
         library = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
-        app = IvrApp(settings, library, store)
+        backends = guarded(database.backends(), settings.backend_timeout)
+        app = IvrApp(settings, library, store, backends)
         await app.server.start()
         _say(app.server.port)
         figures = await measure()
         await app.server.shutdown(0)
+        database.close()
         store.close()
         figures["outcomes"] = _outcomes(settings.db_path)
         _say(figures)
@@ -203,12 +252,11 @@ class _Server:
 # -- the load generator -----------------------------------------------------------------
 
 
-def _ivr_ok(record: CallRecord) -> bool:
+def _ivr_ok(record: CallRecord, path: CallerPath) -> bool:
     return (
-        record.ended is End.SERVER_CLOSED
+        record.ended is path.ended
         and record.keys_left == ""
-        and record.variables.get(var.ACTION) == var.ACTION_QUEUE
-        and record.variables.get(var.QUEUE) == EXPECTED_QUEUE
+        and record.variables.get(var.ACTION) == path.action
     )
 
 
@@ -243,7 +291,7 @@ async def _drive(
 
 
 async def _run_side(
-    name: str, kind: str, settings: Settings, calls: int, commands: list[str]
+    name: str, kind: str, settings: Settings, calls: int, commands: list[str], path: CallerPath
 ) -> tuple[SideResult, list[str]]:
     """Start one server process, warm it up, drive ``calls`` concurrent calls; its figures.
 
@@ -252,7 +300,7 @@ async def _run_side(
     server = await _Server.start(_Job(kind, settings, commands))
     try:
         port = int(await server.hear())
-        script = CallScript(keys=KEYS, barge_in=False, script=FLOW)
+        script = CallScript(keys=path.keys, barge_in=False, script=FLOW)
         gate = asyncio.Semaphore(OPEN_GATE)
         warm = await asyncio.gather(
             *(
@@ -264,7 +312,9 @@ async def _run_side(
         warm_failed = sum(
             1
             for record in warm
-            if not (_ivr_ok(record) if kind == "ivr" else len(record.commands) == len(commands))
+            if not (
+                _ivr_ok(record, path) if kind == "ivr" else len(record.commands) == len(commands)
+            )
         )
         load = replace(script, measure=True, media_delay=MEDIA_DELAY)
         server.tell("start")
@@ -279,17 +329,19 @@ async def _run_side(
 
     records = [r for r in results if isinstance(r, CallRecord)]
     if kind == "ivr":
-        good = [r for r in records if _ivr_ok(r)]
+        good = [r for r in records if _ivr_ok(r, path)]
     else:
         good = [
-            r for r in records if r.ended is End.SERVER_CLOSED and len(r.commands) == len(commands)
+            r
+            for r in records
+            if r.ended in (End.SERVER_CLOSED, End.HANGUP) and len(r.commands) == len(commands)
         ]
     steps = sorted(step for record in good for step in record.steps)
     note = ""
     if kind == "ivr":
-        queued = report["outcomes"].get("queued", 0)
-        if queued != WARMUP_CALLS + len(good):
-            note = f"database has {queued} queued calls, expected {WARMUP_CALLS + len(good)}"
+        done = report["outcomes"].get(path.outcome, 0)
+        if done != WARMUP_CALLS + len(good):
+            note = f"database has {done} {path.outcome} calls, expected {WARMUP_CALLS + len(good)}"
     if warm_failed:
         note = (note + "; " if note else "") + f"{warm_failed} warm-up calls failed"
     errors = {type(r).__name__ for r in results if isinstance(r, BaseException)}
@@ -331,7 +383,7 @@ def _stub_audio(audio_dir: Path, into: Path) -> Path:
     return into
 
 
-def _table(ivr: SideResult, bare: SideResult, calls: int) -> str:
+def _table(ivr: SideResult, bare: SideResult, calls: int, path: CallerPath) -> str:
     def row(name: str, calls: str, failed: str, cpu: str, p50: str, p99: str) -> str:
         return f"{name:<16} {calls:>6} {failed:>7} {cpu:>11} {p50:>12} {p99:>12}"
 
@@ -351,8 +403,7 @@ def _table(ivr: SideResult, bare: SideResult, calls: int) -> str:
     cpu_ratio = ratio(ivr.cpu_per_call, bare.cpu_per_call)
     lines = [
         f"AGI bench: {calls} call{'s' if calls != 1 else ''} through flow '{FLOW}'"
-        " (caller presses 1, then a 12-digit"
-        f" IDPEL; {ivr.commands_per_call} AGI commands per call), started over"
+        f" ({path.description}; {ivr.commands_per_call} AGI commands per call), started over"
         f" {RAMP_SECONDS:.0f}s; each prompt or key takes"
         f" {MEDIA_DELAY[0] * 1000:.0f}-{MEDIA_DELAY[1] * 1000:.0f} ms (not in step latency)",
         f"peak concurrent calls: IVR {ivr.peak_concurrent}, bare {bare.peak_concurrent};"
@@ -390,11 +441,12 @@ def _table(ivr: SideResult, bare: SideResult, calls: int) -> str:
     return "\n".join(lines)
 
 
-async def run_bench(settings: Settings, calls: int) -> str:
+async def run_bench(settings: Settings, calls: int, path: str = "cso") -> str:
     """Run ``calls`` concurrent calls through the IVR, then through a bare panoramisk
     handler replaying the same commands; the table of figures with PASS/FAIL per target."""
     if calls < 1:
         raise ValueError("calls must be at least 1")
+    caller_path = PATHS[path]
     with tempfile.TemporaryDirectory(prefix="pln123-bench-") as tmp:
         folder = Path(tmp)
         agi = settings.agi.model_copy(update={"host": HOST, "port": 0, "allow": [HOST]})
@@ -406,9 +458,11 @@ async def run_bench(settings: Settings, calls: int) -> str:
                 "audio_dir": _stub_audio(settings.audio_dir, folder / "audio"),
             }
         )
-        ivr, sequence = await _run_side("IVR", "ivr", bench_settings, calls, [])
-        bare, _ = await _run_side("bare panoramisk", "bare", bench_settings, calls, sequence)
-    return _table(ivr, bare, calls)
+        ivr, sequence = await _run_side("IVR", "ivr", bench_settings, calls, [], caller_path)
+        bare, _ = await _run_side(
+            "bare panoramisk", "bare", bench_settings, calls, sequence, caller_path
+        )
+    return _table(ivr, bare, calls, caller_path)
 
 
 if __name__ == "__main__":

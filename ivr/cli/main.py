@@ -133,13 +133,22 @@ def simulate(flow: str, caller: str) -> None:
             f"no flow named {flow!r}; known: {', '.join(sorted(library.flows))}"
         )
     store = CallStore(settings.db_path)
+    database, backends = _backends(settings)
     try:
         summary = asyncio.run(
             simulate_call(
-                settings, library, store, flow, caller, terminal_answerer(click.echo), click.echo
+                settings,
+                library,
+                store,
+                flow,
+                caller,
+                terminal_answerer(click.echo),
+                click.echo,
+                backends,
             )
         )
     finally:
+        database.close()
         store.close()
     click.echo(json.dumps(summary.as_json(), indent=2, ensure_ascii=False))
 
@@ -187,13 +196,21 @@ def bench() -> None:
 
 @bench.command("agi")
 @click.option("--calls", default=500, show_default=True, help="Concurrent calls.")
-def bench_agi(calls: int) -> None:
+@click.option(
+    "--path",
+    type=click.Choice(["menu", "cso", "report"]),
+    default="cso",
+    show_default=True,
+    help="menu: main menu to a CSO; cso: PERIKSA to a CSO after the IDPEL; "
+    "report: PERIKSA to a filed report.",
+)
+def bench_agi(calls: int, path: str) -> None:
     """N concurrent calls through the main flow vs a bare panoramisk handler."""
     from ivr.bench.agi import run_bench
 
     logging.basicConfig(level=logging.WARNING)
     settings = _settings()
-    click.echo(asyncio.run(run_bench(settings, calls)))
+    click.echo(asyncio.run(run_bench(settings, calls, path)))
 
 
 @cli.command()

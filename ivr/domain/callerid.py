@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 
 MOBILE = "mobile"
@@ -584,6 +585,7 @@ def _readings(digits: str, plus: bool) -> list[str]:
     return ["0" + digits]
 
 
+@lru_cache(maxsize=4096)
 def parse_caller_id(raw: str | None) -> CallerId:
     """Understand a caller ID in any form Asterisk may deliver (see the module docstring).
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from ivr.domain import callerid as cid
 from ivr.domain.callerid import AREA_CODES, PSTN, CallerId
@@ -262,6 +263,7 @@ _REGION_PATTERNS = tuple(
 )
 
 
+@lru_cache(maxsize=1024)
 def zone_for_region(region_name: str | None) -> str | None:
     """The zone of a PLN unit or region name, by keywords; None if unknown or ambiguous.
 

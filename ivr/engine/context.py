@@ -82,8 +82,8 @@ class CallContext:
 
     async def record_answer(self, node: str, ask: str, value: str, via: str = "dtmf") -> None:
         """Keep an answer on disk before the call goes on."""
-        await self.store.record_answer(self.call_id, node, ask, value, via)
         self.answers.append({"ask": ask, "value": value})
+        await self.store.record_answer(self.call_id, len(self.answers) - 1, node, ask, value, via)
 
 
 ALL_KEYS = "0123456789*#"

@@ -34,6 +34,8 @@ class PromptEntry:
 
 def fill(template: str, variables: dict[str, str]) -> str:
     """``template`` with each ``{name}`` replaced by the call variable (empty if unset)."""
+    if "{" not in template:
+        return template
     return PLACEHOLDER.sub(lambda match: variables.get(match.group(1), ""), template)
 
 

@@ -7,7 +7,7 @@ dialplan queues it. The AGI connection is not held while the caller waits.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from ivr.backends.forms import report_request
@@ -23,9 +23,8 @@ def screenpop_data(ctx: CallContext, queue: str) -> dict[str, Any]:
     and the APKT form as far as the call filled it (suggested problem text and WO type
     included), so nobody asks twice."""
     try:
-        form: dict[str, Any] | None = asdict(
-            report_request(ctx.variables, ctx.call_id, ctx.default_timezone)
-        )
+        filled = report_request(ctx.variables, ctx.call_id, ctx.default_timezone)
+        form: dict[str, Any] | None = {f.name: getattr(filled, f.name) for f in fields(filled)}
     except (ValueError, KeyError) as exc:  # an odd value must not stop the hand-over
         log.warning("call %s: APKT form left out of the screen-pop: %s", ctx.call_id, exc)
         form = None
@@ -40,7 +39,6 @@ def screenpop_data(ctx: CallContext, queue: str) -> dict[str, Any]:
         "path": list(ctx.path),
         "apkt": form,
         "report_number": ctx.variables.get("report_number", ""),
-        "variables": dict(ctx.variables),
     }
 
 
