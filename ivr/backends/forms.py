@@ -46,7 +46,11 @@ def report_request(
         location=address,
         unit=v.get("unit", ""),
         posko=v.get("posko", ""),
-        confirmation_at=f"{confirmation[:2]}:{confirmation[2:]}" if confirmation else "",
+        confirmation_at=(
+            periksa.confirmation_time(confirmation, now_local).strftime("%Y-%m-%d %H:%M")
+            if confirmation
+            else ""
+        ),
         contact_note="; ".join(notes),
         self_diagnosis=readings,
         call_id=call_id,

@@ -66,7 +66,8 @@ class ReportRequest:
     location: str = ""
     unit: str = ""
     posko: str = ""
-    #: The caller wants a call before the visit, at this local time ("HH:MM"), or "".
+    #: The caller wants a call before the visit, at this local time
+    #: ("YYYY-MM-DD HH:MM", the next such time), or "".
     confirmation_at: str = ""
     #: "Pelanggan dapat dihubungi via Telepon, WA & SMS" and the like.
     contact_note: str = ""

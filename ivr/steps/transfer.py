@@ -39,6 +39,15 @@ def screenpop_data(ctx: CallContext, queue: str) -> dict[str, Any]:
         "path": list(ctx.path),
         "apkt": form,
         "report_number": ctx.variables.get("report_number", ""),
+        # The caller's earlier report, when the flow found one (lapor ulang).
+        "open_report": (
+            {
+                "number": ctx.variables["laporan_terbuka"],
+                "status": ctx.variables.get("status_laporan", ""),
+            }
+            if ctx.variables.get("laporan_terbuka")
+            else None
+        ),
     }
 
 

@@ -64,3 +64,66 @@ async def test_hangup_at_any_ask_keeps_the_answers(
     assert list(dict.fromkeys(stored)) == list(scenario.answers)[:given]
     assert result.summary.asks[-1] == ask
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+class BrokenCustomers:
+    """Customer data that is down."""
+
+    async def find(self, idpel_or_meter: str) -> None:
+        raise ConnectionError("customer database unreachable")
+
+
+async def test_a_backend_failure_sends_the_caller_to_periksa_with_the_form(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from ivr.backends.guarded import guarded
+
+    scenario = load_scenario(SCENARIOS / "periksa_dipandu_lengkap.yaml")
+    scenario = scenario.model_copy(update={"expect": Expect()})
+    settings = Settings(db_path=tmp_path / "calls.sqlite3")
+    seed(settings.db_path)
+    library = load_library(REPO / "flows", REPO / "audio", ACTIONS)
+    store = CallStore(settings.db_path)
+    database = EmbeddedDatabase(settings.db_path)
+    backends = guarded(replace(database.backends(), customers=BrokenCustomers()), 1.0)
+    try:
+        result = await run_scenario_sim(scenario, settings, library, store, backends)
+    finally:
+        database.close()
+        store.close()
+    summary = result.summary
+    assert summary is not None
+    assert (summary.outcome, summary.queue) == ("queued", "periksa")
+    assert summary.path[-2:] == ["periksa/cari_pelanggan", "periksa/gagal_sistem"]
+    assert summary.screenpop is not None
+    form = summary.screenpop["apkt"]
+    assert (form["idpel"], form["wo_type"]) == ("532112345678", "KWH PERIKSA")
+    assert form["problem_text"] == "KWH METER TERTERA PERIKSA (SELF DIAGNOSIS)"
+    assert [a["ask"] for a in summary.screenpop["answers"]] == [
+        "menu",
+        "power_state",
+        "reported_before",
+        "idpel",
+    ]
+
+
+async def test_a_repeat_report_goes_to_status_with_the_report_attached(tmp_path: Path) -> None:
+    scenario = load_scenario(SCENARIOS / "periksa_pernah_lapor.yaml")
+    settings = Settings(db_path=tmp_path / "calls.sqlite3")
+    seed(settings.db_path)
+    library = load_library(REPO / "flows", REPO / "audio", ACTIONS)
+    store = CallStore(settings.db_path)
+    database = EmbeddedDatabase(settings.db_path)
+    try:
+        result = await run_scenario_sim(scenario, settings, library, store, database.backends())
+    finally:
+        database.close()
+        store.close()
+    assert result.summary is not None and result.summary.screenpop is not None
+    assert result.summary.screenpop["queue"] == "status"
+    assert result.summary.screenpop["open_report"] == {
+        "number": "G2503100000123",
+        "status": "LAPOR",
+    }
