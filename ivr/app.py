@@ -81,7 +81,8 @@ class IvrApp:
                 self.settings.default_flow,
             )
             flow_name = self.settings.default_flow
-        log.info("call %s from %s runs flow %s", call_id, mask(caller), flow_name)
+        if log.isEnabledFor(logging.INFO):
+            log.info("call %s from %s runs flow %s", call_id, mask(caller), flow_name)
         ctx = await open_call(
             self.settings,
             library,

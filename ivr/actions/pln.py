@@ -30,6 +30,11 @@ def _backends(ctx: CallContext) -> Backends:
 
 
 def _set_zone(ctx: CallContext, zone: str) -> None:
+    """Note the caller's zone; the greeting period follows it (computed for the default
+    zone when the call started)."""
+    if ctx.variables.get("zona", ctx.default_timezone) == zone and PERIOD in ctx.variables:
+        ctx.variables["zona"] = zone
+        return
     ctx.variables["zona"] = zone
     ctx.variables[PERIOD] = local_period(datetime.now(UTC), zone, ctx.greeting_hours)
 

@@ -57,6 +57,7 @@ class AgiChannel:
         self._hung_up = False
         self._watchdog = watchdog
         self._deadline = Deadline()
+        self._loop_time = asyncio.get_running_loop().time
         if watchdog is not None:
             watchdog.watch(self._deadline)
         self.headers: dict[str, str] = request.headers
@@ -77,49 +78,42 @@ class AgiChannel:
         """Send one command; return panoramisk's parsed result or raise.
 
         ``wait`` is how long the command itself may legitimately take (a prompt, a
-        digit timeout); the answer is awaited that long plus the command timeout.
+        digit timeout); the answer is awaited that long plus the command timeout,
+        under the server's watchdog (or a timer of its own without one).
         """
         if self._hung_up:
             raise CallerHungUp("call already ended")
         limit = wait + self._command_timeout
+        deadline = self._deadline
+        task = None
         try:
             if self._watchdog is None:
                 async with asyncio.timeout(limit):
                     result: dict[str, Any] = await self._request.send_command(command)
             else:
-                result = await self._send_watched(command, limit)
+                task = asyncio.current_task()
+                deadline.task, deadline.expired = task, False
+                deadline.when = self._loop_time() + limit
+                result = await self._request.send_command(command)
+        except asyncio.CancelledError:
+            # Our own watchdog's cancel becomes a timeout; anyone else's stays a cancel.
+            if task is not None and deadline.expired and task.uncancel() == 0:
+                raise AgiTimeout(f"no answer to {command!r} in {limit}s") from None
+            raise
         except TimeoutError as exc:
-            raise AgiTimeout(
-                f"no answer to {command!r} in {wait + self._command_timeout}s"
-            ) from exc
+            raise AgiTimeout(f"no answer to {command!r} in {limit}s") from exc
         except CallerHungUp:
             self._hung_up = True
             raise
         except ConnectionError as exc:
             self._hung_up = True
             raise CallerHungUp(f"connection lost: {exc}") from exc
+        finally:
+            deadline.when = deadline.task = None
         error = result.get("error")
         if error is None:
             return result
         return await self._raise_for(command, result, error)
-
-    async def _send_watched(self, command: str, limit: float) -> dict[str, Any]:
-        """Send under the server's watchdog instead of a timer of its own."""
-        task = asyncio.current_task()
-        assert task is not None
-        deadline = self._deadline
-        deadline.task, deadline.expired = task, False
-        deadline.when = asyncio.get_running_loop().time() + limit
-        try:
-            result: dict[str, Any] = await self._request.send_command(command)
-            return result
-        except asyncio.CancelledError:
-            # Our own watchdog's cancel becomes a timeout; anyone else's stays a cancel.
-            if deadline.expired and task.uncancel() == 0:
-                raise TimeoutError from None
-            raise
-        finally:
-            deadline.when = deadline.task = None
 
     async def _raise_for(self, command: str, result: dict[str, Any], error: str) -> dict[str, Any]:
         line = str(result.get("msg") or result.get("line") or error)

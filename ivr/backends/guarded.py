@@ -63,13 +63,14 @@ class _Guard:
         self.timeout = timeout
 
     async def run(self, what: str, about: str, call: Callable[[], Awaitable[T]]) -> T:
-        """``call()`` within the limit; ``what`` names the call, ``about`` is masked."""
-        label = f"{what} ({about})" if about else what
+        """``call()`` within the limit; ``what`` names the call, ``about`` (a phone number
+        or ID) is masked in any message."""
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeout) as limit:
                 result = await call()
         except TimeoutError as exc:
+            label = _label(what, about)
             elapsed = time.monotonic() - started
             if limit.expired():
                 message = f"{label}: no answer within {self.timeout:g} s"
@@ -78,15 +79,21 @@ class _Guard:
             log.warning("backend %s after %.0f ms", message, elapsed * 1000)
             raise BackendError(message) from exc
         except BackendError as exc:
+            label = _label(what, about)
             message = f"{label} failed: {scrub(str(exc)) or 'backend error'}"
             log.warning("backend %s", message)
             raise BackendError(message) from exc
         except Exception as exc:
+            label = _label(what, about)
             message = f"{label} failed: {_reason(exc)}"
             log.warning("backend %s", message)
             raise BackendError(message) from exc
-        log.debug("backend %s answered in %.1f ms", label, (time.monotonic() - started) * 1000)
         return result
+
+
+def _label(what: str, about: str) -> str:
+    """The call's name for a message, with its subject masked (built only on failure)."""
+    return f"{what} ({scrub(about)})" if about else what
 
 
 class GuardedCrm:
@@ -97,9 +104,7 @@ class GuardedCrm:
         self._guard = _Guard(timeout)
 
     async def caller(self, phone: str) -> CallerInfo | None:
-        return await self._guard.run(
-            "CRM caller lookup", mask(phone), lambda: self.inner.caller(phone)
-        )
+        return await self._guard.run("CRM caller lookup", phone, lambda: self.inner.caller(phone))
 
 
 class GuardedCustomers:
@@ -111,7 +116,7 @@ class GuardedCustomers:
 
     async def find(self, idpel_or_meter: str) -> Customer | None:
         return await self._guard.run(
-            "customer lookup", mask(idpel_or_meter), lambda: self.inner.find(idpel_or_meter)
+            "customer lookup", idpel_or_meter, lambda: self.inner.find(idpel_or_meter)
         )
 
 
@@ -125,7 +130,7 @@ class GuardedApkt:
     async def create_report(self, request: ReportRequest) -> Report:
         report = await self._guard.run(
             "APKT create report",
-            mask(request.idpel or request.caller_number),
+            request.idpel or request.caller_number,
             lambda: self.inner.create_report(request),
         )
         if not REPORT_NUMBER.fullmatch(report.number):
@@ -138,7 +143,7 @@ class GuardedApkt:
         self, *, idpel: str = "", number: str = "", phone: str = ""
     ) -> list[Report]:
         about = ", ".join(
-            f"{key} {mask(value)}"
+            f"{key} {value}"
             for key, value in (("idpel", idpel), ("number", number), ("phone", phone))
             if value
         )

@@ -16,9 +16,14 @@ from ivr.engine.port import CallPort
 from ivr.store.calls import CallStore
 
 
-def start_variables(caller: str, settings: Settings, now: datetime | None = None) -> dict[str, str]:
+def start_variables(
+    caller: str,
+    settings: Settings,
+    now: datetime | None = None,
+    hours: dict[str, int] | None = None,
+) -> dict[str, str]:
     """The variables every call starts with: caller, its class, the greeting period."""
-    hours = settings.greeting_hours.model_dump()
+    hours = hours or settings.greeting_hours.model_dump()
     return {
         "caller": caller,
         "caller_class": caller_class(caller),
@@ -41,6 +46,7 @@ async def open_call(
 ) -> CallContext:
     """Record a new call and build its context, ready for :func:`run_call`."""
     call_id = call_id or uuid.uuid4().hex
+    hours = settings.greeting_hours.model_dump()
     await store.start_call(call_id, flow_name, caller, channel, uniqueid)
     return CallContext(
         call_id=call_id,
@@ -54,7 +60,7 @@ async def open_call(
         default_queue=settings.default_queue,
         action_timeout=settings.action_timeout,
         default_timezone=settings.default_timezone,
-        greeting_hours=settings.greeting_hours.model_dump(),
-        variables=start_variables(caller, settings),
+        greeting_hours=hours,
+        variables=start_variables(caller, settings, hours=hours),
         backends=backends,
     )

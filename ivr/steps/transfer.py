@@ -22,12 +22,13 @@ def screenpop_data(ctx: CallContext, queue: str) -> dict[str, Any]:
     """What the CSO's screen shows: who calls, every answer in the order given, the path,
     and the APKT form as far as the call filled it (suggested problem text and WO type
     included), so nobody asks twice."""
-    try:
-        filled = report_request(ctx.variables, ctx.call_id, ctx.default_timezone)
-        form: dict[str, Any] | None = {f.name: getattr(filled, f.name) for f in fields(filled)}
-    except (ValueError, KeyError) as exc:  # an odd value must not stop the hand-over
-        log.warning("call %s: APKT form left out of the screen-pop: %s", ctx.call_id, exc)
-        form = None
+    form: dict[str, Any] | None = None
+    if ctx.variables.get("problem_text"):  # a gangguan call: the flow set up a report
+        try:
+            filled = report_request(ctx.variables, ctx.call_id, ctx.default_timezone)
+            form = {f.name: getattr(filled, f.name) for f in fields(filled)}
+        except (ValueError, KeyError) as exc:  # an odd value must not stop the hand-over
+            log.warning("call %s: APKT form left out of the screen-pop: %s", ctx.call_id, exc)
     return {
         "call_id": ctx.call_id,
         "flow": ctx.flow_name,
