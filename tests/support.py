@@ -6,8 +6,22 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from queue import Empty, Queue
+
+from ivr.actions import ACTIONS
+from ivr.backends.demo import seed
+from ivr.backends.embedded import EmbeddedDatabase
+from ivr.backends.ports import Backends
+from ivr.config import Settings
+from ivr.engine.library import load_library
+from ivr.scenario.model import Scenario
+from ivr.scenario.result import ScenarioResult
+from ivr.sim.runner import run_scenario_sim
+from ivr.store.calls import CallStore
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class IvrProcess:
@@ -59,3 +73,24 @@ class IvrProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+async def run_in_simulator(
+    scenario: Scenario,
+    tmp_path: Path,
+    adapt: Callable[[Backends], Backends] | None = None,
+) -> ScenarioResult:
+    """A scenario in the simulator on a fresh SQLite file with the demo data, over the
+    embedded backends (changed by ``adapt`` when given, to break one on purpose)."""
+    settings = Settings(db_path=tmp_path / "calls.sqlite3")
+    seed(settings.db_path)
+    library = load_library(REPO / "flows", REPO / "audio", ACTIONS)
+    store = CallStore(settings.db_path)
+    database = EmbeddedDatabase(settings.db_path)
+    backends = database.backends()
+    try:
+        chosen = adapt(backends) if adapt is not None else backends
+        return await run_scenario_sim(scenario, settings, library, store, chosen)
+    finally:
+        database.close()
+        store.close()

@@ -20,16 +20,21 @@ MAX_HEADER_LINES = 200
 MAX_LINE_BYTES = 8192
 
 
-async def read_line(reader: asyncio.StreamReader) -> str:
-    """One line without its end, or :class:`CallerHungUp` when the peer has gone."""
+async def _read_until(reader: asyncio.StreamReader, separator: bytes, what: str) -> bytes:
+    """Bytes up to ``separator``; a closed or broken connection is :class:`CallerHungUp`."""
     try:
-        raw = await reader.readuntil(b"\n")
+        return await reader.readuntil(separator)
     except asyncio.IncompleteReadError as exc:
-        raise CallerHungUp("connection closed by Asterisk") from exc
+        raise CallerHungUp(f"connection closed in the {what}") from exc
     except asyncio.LimitOverrunError as exc:
-        raise AgiProtocolError("line longer than the stream limit") from exc
+        raise AgiProtocolError(f"{what} longer than the stream limit") from exc
     except ConnectionError as exc:
         raise CallerHungUp(f"connection lost: {exc}") from exc
+
+
+async def read_line(reader: asyncio.StreamReader) -> str:
+    """One line without its end, or :class:`CallerHungUp` when the peer has gone."""
+    raw = await _read_until(reader, b"\n", "answer")
     if len(raw) > MAX_LINE_BYTES:
         raise AgiProtocolError("AGI line too long")
     return raw.decode("utf-8", errors="replace").rstrip("\r\n")
@@ -44,14 +49,7 @@ async def read_headers(reader: asyncio.StreamReader, timeout: float) -> dict[str
     limit.
     """
     async with asyncio.timeout(timeout):
-        try:
-            raw = await reader.readuntil(b"\n\n")
-        except asyncio.IncompleteReadError as exc:
-            raise CallerHungUp("connection closed in the header block") from exc
-        except asyncio.LimitOverrunError as exc:
-            raise AgiProtocolError("header block larger than the stream limit") from exc
-        except ConnectionError as exc:
-            raise CallerHungUp(f"connection lost: {exc}") from exc
+        raw = await _read_until(reader, b"\n\n", "header block")
     lines = raw.decode("utf-8", errors="replace").replace("\r", "").split("\n")[:-2]
     if len(lines) > MAX_HEADER_LINES:
         raise AgiProtocolError(f"more than {MAX_HEADER_LINES} header lines")

@@ -71,14 +71,13 @@ from ivr.backends.embedded import (
     upsert_report,
 )
 from ivr.backends.ports import (
-    WO_AUTODISPATCH,
-    WO_KWH_PERIKSA,
     BackendError,
     CallerInfo,
     Customer,
     Report,
     ReportRequest,
 )
+from ivr.domain.periksa import WO_AUTODISPATCH, WO_KWH_PERIKSA
 
 JAKARTA, MAKASSAR, JAYAPURA = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
 

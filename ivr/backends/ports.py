@@ -12,9 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-WO_AUTODISPATCH = "WO Autodispatch"
-WO_KWH_PERIKSA = "KWH PERIKSA"
-
 
 class BackendError(Exception):
     """A backend could not answer."""

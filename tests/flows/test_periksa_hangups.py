@@ -8,16 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.actions import ACTIONS
-from ivr.backends.demo import seed
-from ivr.backends.embedded import EmbeddedDatabase
-from ivr.config import Settings
-from ivr.engine.library import load_library
 from ivr.scenario.model import Expect, load_scenario
-from ivr.sim.runner import run_scenario_sim
-from ivr.store.calls import CallStore
+from tests.support import REPO, run_in_simulator
 
-REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "tests" / "scenarios"
 #: Scenarios that together pass every input node of the PERIKSA flow.
 WALKS = [
@@ -46,17 +39,8 @@ async def test_hangup_at_any_ask_keeps_the_answers(
 ) -> None:
     scenario = load_scenario(SCENARIOS / f"{name}.yaml")
     scenario = scenario.model_copy(update={"hangup_at": ask, "expect": Expect()})
-    settings = Settings(db_path=tmp_path / "calls.sqlite3")
-    seed(settings.db_path)
-    library = load_library(REPO / "flows", REPO / "audio", ACTIONS)
-    store = CallStore(settings.db_path)
-    database = EmbeddedDatabase(settings.db_path)
     caplog.set_level(logging.WARNING)
-    try:
-        result = await run_scenario_sim(scenario, settings, library, store, database.backends())
-    finally:
-        database.close()
-        store.close()
+    result = await run_in_simulator(scenario, tmp_path)
     assert result.summary is not None
     assert result.summary.outcome == "hangup"
     stored = [answer["ask"] for answer in result.summary.answers]
@@ -82,17 +66,11 @@ async def test_a_backend_failure_sends_the_caller_to_periksa_with_the_form(
 
     scenario = load_scenario(SCENARIOS / "periksa_dipandu_lengkap.yaml")
     scenario = scenario.model_copy(update={"expect": Expect()})
-    settings = Settings(db_path=tmp_path / "calls.sqlite3")
-    seed(settings.db_path)
-    library = load_library(REPO / "flows", REPO / "audio", ACTIONS)
-    store = CallStore(settings.db_path)
-    database = EmbeddedDatabase(settings.db_path)
-    backends = guarded(replace(database.backends(), customers=BrokenCustomers()), 1.0)
-    try:
-        result = await run_scenario_sim(scenario, settings, library, store, backends)
-    finally:
-        database.close()
-        store.close()
+    result = await run_in_simulator(
+        scenario,
+        tmp_path,
+        lambda backends: guarded(replace(backends, customers=BrokenCustomers()), 1.0),
+    )
     summary = result.summary
     assert summary is not None
     assert (summary.outcome, summary.queue) == ("queued", "periksa")
@@ -111,16 +89,7 @@ async def test_a_backend_failure_sends_the_caller_to_periksa_with_the_form(
 
 async def test_a_repeat_report_goes_to_status_with_the_report_attached(tmp_path: Path) -> None:
     scenario = load_scenario(SCENARIOS / "periksa_pernah_lapor.yaml")
-    settings = Settings(db_path=tmp_path / "calls.sqlite3")
-    seed(settings.db_path)
-    library = load_library(REPO / "flows", REPO / "audio", ACTIONS)
-    store = CallStore(settings.db_path)
-    database = EmbeddedDatabase(settings.db_path)
-    try:
-        result = await run_scenario_sim(scenario, settings, library, store, database.backends())
-    finally:
-        database.close()
-        store.close()
+    result = await run_in_simulator(scenario, tmp_path)
     assert result.summary is not None and result.summary.screenpop is not None
     assert result.summary.screenpop["queue"] == "status"
     assert result.summary.screenpop["open_report"] == {

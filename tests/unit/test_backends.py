@@ -18,8 +18,6 @@ from ivr.backends import demo
 from ivr.backends.embedded import WIB, EmbeddedApkt, EmbeddedDatabase, open_database
 from ivr.backends.guarded import guarded
 from ivr.backends.ports import (
-    WO_AUTODISPATCH,
-    WO_KWH_PERIKSA,
     BackendError,
     Backends,
     CallerInfo,
@@ -27,6 +25,7 @@ from ivr.backends.ports import (
     Report,
     ReportRequest,
 )
+from ivr.domain.periksa import WO_AUTODISPATCH, WO_KWH_PERIKSA
 from ivr.store.calls import CallStore, connect, read_summary
 from ivr.store.schema import MIGRATIONS, migrate
 
