@@ -20,21 +20,27 @@ MAX_HEADER_LINES = 200
 MAX_LINE_BYTES = 8192
 
 
-async def _read_until(reader: asyncio.StreamReader, separator: bytes, what: str) -> bytes:
-    """Bytes up to ``separator``; a closed or broken connection is :class:`CallerHungUp`."""
-    try:
-        return await reader.readuntil(separator)
-    except asyncio.IncompleteReadError as exc:
-        raise CallerHungUp(f"connection closed in the {what}") from exc
-    except asyncio.LimitOverrunError as exc:
-        raise AgiProtocolError(f"{what} longer than the stream limit") from exc
-    except ConnectionError as exc:
-        raise CallerHungUp(f"connection lost: {exc}") from exc
+_STREAM_ERRORS = (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError)
+
+
+def _stream_error(exc: BaseException, what: str) -> AgiProtocolError | CallerHungUp:
+    """What a failed read means: a line too long is not AGI; anything else, a lost call.
+
+    (A function rather than a wrapping coroutine: this sits on every AGI command.)
+    """
+    if isinstance(exc, asyncio.LimitOverrunError):
+        return AgiProtocolError(f"{what} longer than the stream limit")
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return CallerHungUp(f"connection closed in the {what}")
+    return CallerHungUp(f"connection lost: {exc}")
 
 
 async def read_line(reader: asyncio.StreamReader) -> str:
     """One line without its end, or :class:`CallerHungUp` when the peer has gone."""
-    raw = await _read_until(reader, b"\n", "answer")
+    try:
+        raw = await reader.readuntil(b"\n")
+    except _STREAM_ERRORS as exc:
+        raise _stream_error(exc, "answer") from exc
     if len(raw) > MAX_LINE_BYTES:
         raise AgiProtocolError("AGI line too long")
     return raw.decode("utf-8", errors="replace").rstrip("\r\n")
@@ -49,7 +55,10 @@ async def read_headers(reader: asyncio.StreamReader, timeout: float) -> dict[str
     limit.
     """
     async with asyncio.timeout(timeout):
-        raw = await _read_until(reader, b"\n\n", "header block")
+        try:
+            raw = await reader.readuntil(b"\n\n")
+        except _STREAM_ERRORS as exc:
+            raise _stream_error(exc, "header block") from exc
     lines = raw.decode("utf-8", errors="replace").replace("\r", "").split("\n")[:-2]
     if len(lines) > MAX_HEADER_LINES:
         raise AgiProtocolError(f"more than {MAX_HEADER_LINES} header lines")
