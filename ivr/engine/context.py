@@ -64,11 +64,10 @@ class CallContext:
                 prompt_id = fill(part, self.variables)
                 entry = self.catalogue.get(prompt_id)
                 text = fill(entry.text, self.variables) if entry else ""
-                sound = None
-                if entry is not None and entry.audio is not None:
-                    # audio/rendered/x.wav is installed as <sounds>/pln123/rendered/x.wav
-                    sound = f"{self.sounds_prefix}/{entry.audio.parent.name}/{prompt_id}"
-                segments.append(Audio(prompt_id, text, sound))
+                sound = entry.sound if entry is not None else None
+                segments.append(
+                    Audio(prompt_id, text, f"{self.sounds_prefix}/{sound}" if sound else None)
+                )
         return segments
 
     async def play(self, prompt: list[PromptPart], barge_in: bool = True) -> None:

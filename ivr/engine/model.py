@@ -9,9 +9,19 @@ checks live here (types, required fields, value ranges); checks across nodes
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+T = TypeVar("T")
 
 #: Name of the transfer node every flow has: written out, or added with the defaults.
 CSO_NODE = "cso"
@@ -329,6 +339,9 @@ class FlowDefaults(Strict):
 class Flow(Strict):
     """One call flow file."""
 
+    #: Per-node values derived once and reused by every call (the steps' caches).
+    _derived: dict[tuple[str, str], Any] = PrivateAttr(default_factory=dict)
+
     flow: str = Field(pattern=ID_RE)
     description: str = ""
     start: str
@@ -364,6 +377,14 @@ class Flow(Strict):
             if not re.match(ID_RE, key):
                 raise ValueError(f"node id {key!r}: use letters, digits, _ . - only")
         return nodes
+
+    def derived(self, node: NodeBase, make: Callable[[], T]) -> T:
+        """A value derived from ``node`` (its input rules, say), made once per flow load."""
+        key = (node.id, type(node).__name__)
+        if key not in self._derived:
+            self._derived[key] = make()
+        value: T = self._derived[key]
+        return value
 
     def node(self, node_id: str) -> Node:
         """The node with this id (the implicit ``cso`` node included)."""

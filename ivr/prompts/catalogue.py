@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -30,6 +31,12 @@ class PromptEntry:
     prompt_id: str
     text: str
     audio: Path | None
+
+    @cached_property
+    def sound(self) -> str | None:
+        """The audio's name under the prompts' folder in Asterisk's sounds: the file
+        ``audio/rendered/x.wav`` is installed as ``<sounds>/pln123/rendered/x.wav``."""
+        return None if self.audio is None else f"{self.audio.parent.name}/{self.prompt_id}"
 
 
 def fill(template: str, variables: dict[str, str]) -> str:

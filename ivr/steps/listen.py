@@ -35,7 +35,11 @@ class InputRules:
 
     @classmethod
     def of(cls, node: InputNode, flow: Flow) -> InputRules:
-        """The rules for ``node`` in ``flow``."""
+        """The rules for ``node`` in ``flow`` (worked out once per flow load)."""
+        return flow.derived(node, lambda: cls._make(node, flow))
+
+    @classmethod
+    def _make(cls, node: InputNode, flow: Flow) -> InputRules:
         defaults = flow.defaults
         return cls(
             timeout=node.timeout or defaults.timeout,
