@@ -24,8 +24,6 @@ from ivr.agi.errors import (
 from ivr.agi.request import AgiRequest
 
 ALL_KEYS = "0123456789*#"
-#: Extra seconds granted to Asterisk beyond a command's own waiting time.
-ANSWER_MARGIN = 5.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from ivr.backends.ports import (
     ReportRequest,
 )
 from ivr.domain.callerid import national
+from ivr.domain.reports import MAX_SEQUENCE, SEQUENCE_DIGITS, format_report_number
 from ivr.store.calls import connect
 from ivr.store.schema import migrate
 
@@ -45,8 +46,6 @@ STATUS_LAPOR = "LAPOR"
 FINISHED_STATUSES: frozenset[str] = frozenset({"SELESAI", "BATAL", "NYALA"})
 #: Western Indonesian Time; report numbers carry the WIB date. (No daylight saving.)
 WIB = timezone(timedelta(hours=7), "WIB")
-_SEQUENCE_DIGITS = 7
-_MAX_SEQUENCE = 10**_SEQUENCE_DIGITS - 1
 
 _REPORT_COLUMNS = "number, status, wo_type, problem_text, idpel, caller_number, created_at"
 _CUSTOMER_COLUMNS = (
@@ -213,7 +212,8 @@ class EmbeddedApkt(_Sqlite):
     async def create_report(self, request: ReportRequest) -> Report:
         """File a report with status LAPOR; every form field is kept in ``fields``."""
         moment = self._now()
-        prefix = "G" + moment.astimezone(WIB).strftime("%y%m%d")
+        day = moment.astimezone(WIB).date()
+        prefix = format_report_number("G", 1, day)[:-SEQUENCE_DIGITS]
         created_at = _iso(moment)
         fields = json.dumps(asdict(request), ensure_ascii=False)
         idpel = _digits(request.idpel)
@@ -227,15 +227,15 @@ class EmbeddedApkt(_Sqlite):
                     "SELECT MAX(number) FROM reports WHERE number BETWEEN ? AND ?"
                     " AND length(number) = ?",
                     (
-                        prefix + "0" * _SEQUENCE_DIGITS,
-                        prefix + "9" * _SEQUENCE_DIGITS,
-                        len(prefix) + _SEQUENCE_DIGITS,
+                        prefix + "0" * SEQUENCE_DIGITS,
+                        prefix + "9" * SEQUENCE_DIGITS,
+                        len(prefix) + SEQUENCE_DIGITS,
                     ),
                 ).fetchone()
                 sequence = int(last[len(prefix) :]) + 1 if last else 1
-                if sequence > _MAX_SEQUENCE:
+                if sequence > MAX_SEQUENCE:
                     raise BackendError(f"embedded APKT: no report numbers left for {prefix}")
-                number = f"{prefix}{sequence:0{_SEQUENCE_DIGITS}d}"
+                number = format_report_number("G", sequence, day)
                 # The call's row joins the report when the call store recorded it; the
                 # id stays in ``fields`` either way.
                 conn.execute(
@@ -374,8 +374,3 @@ class EmbeddedDatabase:
     def close(self) -> None:
         """Close the connection (the backends stop working)."""
         self.conn.close()
-
-
-def embedded_backends(path: Path | str) -> Backends:
-    """The embedded backends on ``path``; the connection lives as long as the process."""
-    return EmbeddedDatabase(path).backends()

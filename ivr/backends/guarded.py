@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -36,19 +35,17 @@ from ivr.backends.ports import (
     ReportRequest,
 )
 from ivr.domain.callerid import mask
+from ivr.domain.reports import is_report_number
+from ivr.logs import LONG_NUMBER
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-#: What a new report's number looks like; anything else from APKT is a failure.
-REPORT_NUMBER = re.compile(r"G\d{13}")
-_LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])\+?\d{7,}(?![0-9A-Za-z])")
-
 
 def scrub(text: str) -> str:
     """``text`` with every standalone run of 7+ digits masked to its last three."""
-    return _LONG_NUMBER.sub(lambda match: mask(match.group(0)), text)
+    return LONG_NUMBER.sub(lambda match: mask(match.group(0)), text)
 
 
 def _reason(exc: BaseException) -> str:
@@ -133,7 +130,7 @@ class GuardedApkt:
             request.idpel or request.caller_number,
             lambda: self.inner.create_report(request),
         )
-        if not REPORT_NUMBER.fullmatch(report.number):
+        if not (report.number.startswith("G") and is_report_number(report.number)):
             message = f"APKT create report returned a malformed number ({mask(report.number)})"
             log.warning("backend %s", message)
             raise BackendError(message)

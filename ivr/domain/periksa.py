@@ -1,5 +1,8 @@
 """The APKT texts of the PERIKSA SOP, and the small rules around them.
 
+``flows/periksa.yaml`` writes these texts into its reports (ops edit the flow, not this
+file); ``tests/flows/test_periksa_texts.py`` keeps the two the same.
+
 Texts marked "SOP" are copied exactly from the SOP ("Laporan terkait Display APP Tertera
 PERIKSA", Rev 4, 19 Sept 2023); the CSOs and the units that read these reports know them
 word for word, so they must not be reworded. Texts marked "ours" fill a gap the SOP
@@ -9,8 +12,6 @@ leaves and follow its style.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 # --- problem texts (the APKT "Permasalahan" field) ----------------------------------
@@ -24,9 +25,6 @@ PROBLEM_NOT_GUIDED = (
 # Ours: the SOP gives no text for the guided report (step 9 only picks the WO type
 # "KWH PERIKSA"); the self-diagnosis values travel with it.
 PROBLEM_GUIDED = "KWH METER TERTERA PERIKSA (SELF DIAGNOSIS)"
-# Ours: the guided report when the power is off but the display still shows PERIKSA
-# (step 3a.1 then 3b), so the unit sees at once that the house is dark.
-PROBLEM_GUIDED_PADAM = "1 RUMAH PADAM (KWH METER TERTERA PERIKSA, SELF DIAGNOSIS)"
 # Ours: SOP step 6b asks for "laporan gangguan satu persil seperti biasa" when the caller
 # cannot give an IDPEL and the power is off, without a text.
 PROBLEM_NO_IDPEL = "1 RUMAH PADAM (DISPLAY APP TERTERA PERIKSA, TANPA IDPEL)"
@@ -42,36 +40,6 @@ WO_TYPES = (WO_AUTODISPATCH, WO_KWH_PERIKSA)
 
 #: SOP step 21: "Estimasi waktu penyelesaiannya ± 3 (tiga) jam dari waktu lapor" (TMP).
 TMP_HOURS = 3
-
-
-@dataclass(frozen=True)
-class SuggestedReport:
-    """The problem text and WO type the SOP asks for on the path taken so far."""
-
-    problem: str
-    wo_type: str
-
-
-def suggested_report(answers: Mapping[str, str]) -> SuggestedReport | None:
-    """The report the SOP calls for, from the flow's answers by ask tag; None if none yet.
-
-    Reads ``power_state`` (padam/menyala), ``display_state`` (terlihat/gelap), ``idpel``
-    (digits or ``tidak_tahu``) and ``willing_guided`` (ya/tidak). None when the path has
-    not reached a report yet, and when the SOP makes none: no IDPEL while the power is
-    still on closes the call without a report (step 6b). For the CSO screen-pop on an
-    escalation as much as for the IVR's own report.
-    """
-    padam = answers.get("power_state") == "padam"
-    if padam and answers.get("display_state") == "gelap":
-        return SuggestedReport(PROBLEM_BLANK_DISPLAY, WO_AUTODISPATCH)
-    if answers.get("idpel") == "tidak_tahu":
-        return SuggestedReport(PROBLEM_NO_IDPEL, WO_AUTODISPATCH) if padam else None
-    willing = answers.get("willing_guided")
-    if willing == "tidak":
-        return SuggestedReport(PROBLEM_NOT_GUIDED, WO_AUTODISPATCH)
-    if willing == "ya":
-        return SuggestedReport(PROBLEM_GUIDED_PADAM if padam else PROBLEM_GUIDED, WO_KWH_PERIKSA)
-    return None
 
 
 # --- contact note (SOP step 14c) -----------------------------------------------------

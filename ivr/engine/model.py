@@ -306,7 +306,7 @@ Node = Annotated[
     | HangupNode,
     Field(discriminator="kind"),
 ]
-InputNodes = (MenuNode, CollectNode)
+#: Node kinds that end a flow (a call, or a subflow).
 TERMINAL_KINDS = ("transfer", "hangup", "return")
 
 

@@ -7,7 +7,6 @@ nothing to play. Each problem names its file and line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -28,8 +27,6 @@ from ivr.engine.model import (
     SubflowNode,
     TransferNode,
 )
-
-PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The SOP's APKT texts, WO types, notes and the report each path calls for."""
+"""The SOP's APKT texts, WO types and notes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from ivr.domain.periksa import (
     IBU,
     PROBLEM_BLANK_DISPLAY,
     PROBLEM_GUIDED,
-    PROBLEM_GUIDED_PADAM,
     PROBLEM_NO_IDPEL,
     PROBLEM_NOT_GUIDED,
     PROBLEM_TYPE_ONE_HOUSE,
@@ -23,7 +22,6 @@ from ivr.domain.periksa import (
     WO_AUTODISPATCH,
     WO_KWH_PERIKSA,
     WO_TYPES,
-    SuggestedReport,
     TimeOfDayError,
     confirmation_note,
     confirmation_time,
@@ -31,7 +29,6 @@ from ivr.domain.periksa import (
     estimated_completion,
     parse_hhmm,
     salutation_for,
-    suggested_report,
 )
 
 SOP = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_7c50983ccb3faabd.txt"
@@ -72,57 +69,10 @@ def test_sop_texts_are_in_the_sop(text: str) -> None:
 
 
 def test_our_texts_are_distinct_and_upper_case() -> None:
-    ours = [PROBLEM_GUIDED, PROBLEM_GUIDED_PADAM, PROBLEM_NO_IDPEL]
+    ours = [PROBLEM_GUIDED, PROBLEM_NO_IDPEL]
     problems = [PROBLEM_BLANK_DISPLAY, PROBLEM_NOT_GUIDED, *ours]
     assert len(set(problems)) == len(problems)
     assert all(text == text.upper() and "PERIKSA" in text for text in problems)
-
-
-# --- the report each path calls for ----------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("answers", "expected"),
-    [
-        # Step 3a.1: padam, display blank.
-        (
-            {"power_state": "padam", "display_state": "gelap"},
-            SuggestedReport(PROBLEM_BLANK_DISPLAY, WO_AUTODISPATCH),
-        ),
-        # Step 6b: no IDPEL; padam gives a report, menyala none (closed).
-        (
-            {"power_state": "padam", "display_state": "terlihat", "idpel": "tidak_tahu"},
-            SuggestedReport(PROBLEM_NO_IDPEL, WO_AUTODISPATCH),
-        ),
-        ({"power_state": "menyala", "idpel": "tidak_tahu"}, None),
-        # Step 8b: not willing to be guided.
-        (
-            {"power_state": "menyala", "idpel": "512345678901", "willing_guided": "tidak"},
-            SuggestedReport(PROBLEM_NOT_GUIDED, WO_AUTODISPATCH),
-        ),
-        (
-            {"power_state": "padam", "display_state": "terlihat", "willing_guided": "tidak"},
-            SuggestedReport(PROBLEM_NOT_GUIDED, WO_AUTODISPATCH),
-        ),
-        # Step 9: guided, KWH PERIKSA.
-        (
-            {"power_state": "menyala", "idpel": "14234567890", "willing_guided": "ya"},
-            SuggestedReport(PROBLEM_GUIDED, WO_KWH_PERIKSA),
-        ),
-        (
-            {"power_state": "padam", "display_state": "terlihat", "willing_guided": "ya"},
-            SuggestedReport(PROBLEM_GUIDED_PADAM, WO_KWH_PERIKSA),
-        ),
-        # Not far enough yet.
-        ({}, None),
-        ({"power_state": "padam"}, None),
-        ({"power_state": "padam", "display_state": "terlihat"}, None),
-        ({"power_state": "menyala", "idpel": "512345678901"}, None),
-        ({"power_state": "menyala", "display_state": "gelap"}, None),
-    ],
-)
-def test_suggested_report(answers: dict[str, str], expected: SuggestedReport | None) -> None:
-    assert suggested_report(answers) == expected
 
 
 # --- contact note ---------------------------------------------------------------------

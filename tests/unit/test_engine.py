@@ -50,12 +50,19 @@ class Caller:
 
 
 async def call(
-    lib: FlowLibrary, caller: Caller, tmp_path: Path, actions: Mapping[str, Any] | None = None
+    lib: FlowLibrary,
+    caller: Caller,
+    tmp_path: Path,
+    actions: Mapping[str, Any] | None = None,
+    typed_ahead: str = "",
 ) -> tuple[CallContext, Outcome, SimPort]:
+    """One call over the simulated port; ``typed_ahead`` are keys pressed before the
+    first input (during the greeting)."""
     settings = Settings(db_path=tmp_path / "calls.sqlite3", action_timeout=0.2)
     store = CallStore(settings.db_path)
     port = SimPort(caller, caller.heard.append)
     ctx = await open_call(settings, lib, store, port, "main", "081234567890")
+    ctx.typeahead.extend(typed_ahead)
     if actions is not None:
         ctx.actions = actions
     outcome = await run_call(ctx)
@@ -124,21 +131,9 @@ async def test_zero_reaches_a_cso_and_star_repeats(tmp_path: Path) -> None:
 
 async def test_keys_pressed_during_a_play_are_kept(tmp_path: Path) -> None:
     """The menu's key arrives while the greeting plays: the menu takes it."""
-    lib = library(MENU)
-
-    class Early(Caller):
-        async def __call__(self, flow: str, node: InputNode, ask: str, attempt: int) -> str:
-            return await super().__call__(flow, node, ask, attempt)
-
-    caller = Early({"menu": ["1"]})
-    port = SimPort(caller, caller.heard.append)
-    settings = Settings(db_path=tmp_path / "c.sqlite3")
-    store = CallStore(settings.db_path)
-    ctx = await open_call(settings, lib, store, port, "main", "0215551234")
-    ctx.typeahead.append("2")  # pressed during the greeting
-    ctx.typeahead.extend("512345678901")
-    outcome = await run_call(ctx)
-    store.close()
+    ctx, outcome, _ = await call(
+        library(MENU), Caller({"menu": ["1"]}), tmp_path, typed_ahead="2" + "512345678901"
+    )
     assert outcome is Outcome.CLOSED
     assert ctx.variables["menu"] == "dua"
     assert ctx.variables["idpel"] == "512345678901"
