@@ -8,6 +8,7 @@ grace period, then stop).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 import uuid
@@ -23,6 +24,7 @@ from ivr.domain.callerid import mask
 from ivr.engine.call import open_call
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import LibraryHolder
+from ivr.screenpop.service import ScreenPopService
 from ivr.store.calls import CallStore
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,14 @@ def flow_of(headers: dict[str, str], default: str) -> str:
         script = urlsplit(headers.get("agi_request", "")).path
     name = script.strip("/").split("?", 1)[0]
     return name or default
+
+
+def agi_args(headers: dict[str, str]) -> list[str]:
+    """The AGI script's arguments, in order (``agi_arg_1`` ...)."""
+    args: list[str] = []
+    while (value := headers.get(f"agi_arg_{len(args) + 1}")) is not None:
+        args.append(value)
+    return args
 
 
 class IvrApp:
@@ -94,9 +104,23 @@ class IvrApp:
             channel=headers.get("agi_channel", ""),
             uniqueid=headers.get("agi_uniqueid", ""),
             backends=self.backends,
+            args=agi_args(headers),
         )
         outcome = await run_call(ctx)
         log.info("call %s ended: %s", call_id, outcome.value)
+
+    async def _start_screenpop(self) -> ScreenPopService | None:
+        """The CSOs' page and its AMI watcher, when enabled; flows then take call-backs."""
+        if not self.settings.web.enabled:
+            return None
+        if not self.settings.agents:
+            log.info("screen-pop page off: no [agents] configured")
+            return None
+        service = ScreenPopService(self.settings)
+        await service.start()
+        if self.backends is not None:
+            self.backends = dataclasses.replace(self.backends, callbacks=service.callbacks)
+        return service
 
     async def run(self) -> None:
         """Serve until SIGTERM/SIGINT; reload flows on SIGHUP."""
@@ -105,6 +129,7 @@ class IvrApp:
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.library.reload)
+        screenpop = await self._start_screenpop()
         await self.server.start()
         print(f"pln123 serving FastAGI on {self.settings.agi.host}:{self.server.port}", flush=True)
         try:
@@ -112,5 +137,7 @@ class IvrApp:
             log.info("stopping: no new calls")
         finally:
             await self.server.shutdown(self.settings.agi.shutdown_grace)
+            if screenpop is not None:
+                await screenpop.stop()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)

@@ -2,7 +2,8 @@
 
 Values come, highest priority first, from environment variables (``PLN123_...``,
 nested fields with ``__``: ``PLN123_AMI__SECRET``), then from a TOML file (the path in
-``PLN123_CONFIG``, else ``pln123.toml`` in the working directory when present), then
+``PLN123_CONFIG``, else ``pln123.toml`` in the working directory when present; an
+empty ``PLN123_CONFIG`` means no file at all), then
 from the defaults below. Secrets never have a default that works: the AMI secret must
 come from the environment or a config file kept outside git.
 """
@@ -59,6 +60,39 @@ class AmiSettings(BaseModel):
     connect_timeout: float = Field(10.0, gt=0)
 
 
+class WebSettings(BaseModel):
+    """The CSOs' screen-pop page, served by the IVR process on a port of its own."""
+
+    #: Serve the page and watch AMI queue events (off: FastAGI only).
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8123, ge=0, le=65535)
+    #: Pops an agent's page shows on opening (the current one and the recent ones).
+    recent_pops: int = Field(20, ge=1, le=500)
+    #: Only pops from the last this many hours are shown on opening.
+    recent_hours: float = Field(12.0, gt=0)
+
+
+class AgentSettings(BaseModel):
+    """One CSO: their page login and, optionally, their queue membership.
+
+    The agent's id (the key under ``[agents]``) is their queue member name: AMI's
+    ``MemberName`` on queue events says whose phone rings.
+    """
+
+    name: str
+    #: Login token for the screen-pop page (keep it outside git).
+    token: SecretStr
+    #: Where the agent's phone is, as Asterisk dials it: ``PJSIP/cso1``. With
+    #: ``queues`` set, the IVR adds this member to those queues over AMI whenever it
+    #: connects (so membership survives an Asterisk restart); leave ``queues`` empty
+    #: when queue membership is kept in Asterisk itself.
+    interface: str = ""
+    queues: list[str] = Field(default_factory=list)
+    #: Queue penalty: members with a lower one are rung first.
+    penalty: int = Field(0, ge=0)
+
+
 class GreetingHours(BaseModel):
     """Local hour at which each greeting period starts (0-23)."""
 
@@ -86,6 +120,11 @@ class Settings(BaseSettings):
     agi: AgiSettings = Field(default_factory=AgiSettings)
     ami: AmiSettings = Field(default_factory=AmiSettings)
     greeting_hours: GreetingHours = Field(default_factory=GreetingHours)
+    web: WebSettings = Field(default_factory=WebSettings)
+    #: CSOs by id (their queue member name): ``[agents.cso1] name, token, ...``.
+    agents: dict[str, AgentSettings] = Field(default_factory=dict)
+    #: Seconds a caller waits in a CSO queue before being offered a call back.
+    queue_max_wait: int = Field(300, ge=5)
 
     #: SQLite file holding call records (created with its folder when missing).
     db_path: Path = Path("var/pln123.sqlite3")
@@ -127,9 +166,32 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+class _DefaultsOnly(Settings):
+    """Settings that read neither the environment nor a config file."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def isolated_settings(**values: Any) -> Settings:
+    """Settings from ``values`` and the defaults only, whatever the environment and the
+    working folder hold: for a benchmark that runs an Asterisk and an IVR of its own."""
+    return _DefaultsOnly(**values)
+
+
 def config_file_path() -> Path | None:
     """The TOML file to read, or None when there is none."""
     named = os.environ.get(CONFIG_ENV)
+    if named == "":
+        return None  # set but empty: no config file, not even ./pln123.toml
     if named:
         path = Path(named)
         if not path.is_file():

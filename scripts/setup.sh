@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything the IVR needs on a fresh Debian machine, idempotently:
-#   - Debian packages (debootstrap for the Asterisk sandbox, graphviz for flow pictures)
+#   - Debian packages (debootstrap for the Asterisk sandbox, graphviz for flow pictures,
+#     chromium for the screen-pop page's browser tests)
 #   - a virtualenv in .venv with the project and its dev tools
 #   - the sandbox Asterisk root under .cache/asterisk/root (Debian unstable, built once)
-#   - pln123.toml (kept out of git) with a random AMI secret and SIP password
+#   - pln123.toml (kept out of git) with a random AMI secret and SIP password, and two
+#     demo CSOs (cso1, cso2) with random page tokens
 # Needs root for apt-get and debootstrap.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,6 +15,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 need_apt=()
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
     log "installing Debian packages: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -44,6 +47,27 @@ sip_password = "$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsa
 
 [ami]
 secret = "$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+TOML
+fi
+if ! grep -q '^\[agents\.' pln123.toml; then
+    log "adding demo CSOs cso1 and cso2 (auto-answering test phones) to pln123.toml"
+    token() { .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))'; }
+    cat >> pln123.toml <<TOML
+
+# CSOs of the screen-pop page (http://127.0.0.1:8123/agent). The demo phones are
+# Local/ channels that answer by themselves; a real CSO has interface = "PJSIP/<id>".
+[agents.cso1]
+name = "CSO 1"
+token = "$(token)"
+interface = "Local/cso1@pln123-test-agents/n"
+queues = ["periksa", "status", "tambah_daya", "pln_mobile", "umum"]
+
+[agents.cso2]
+name = "CSO 2"
+token = "$(token)"
+interface = "Local/cso2@pln123-test-agents/n"
+queues = ["periksa", "status", "tambah_daya", "pln_mobile", "umum"]
+penalty = 1
 TOML
 fi
 log "ready"

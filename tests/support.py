@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -63,6 +64,21 @@ class IvrProcess:
             if text in line:
                 return line
         raise AssertionError(f"no log line with {text!r} in {timeout}s; log:\n{''.join(self.log)}")
+
+    def wait_for_log(self, text: str, timeout: float = 15.0) -> str:
+        """A log line containing ``text``, printed already or within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self.log):
+                if text in line:
+                    return line
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"no log line with {text!r} in {timeout}s; log:\n{''.join(self.log)}"
+                )
+            with contextlib.suppress(Empty):
+                self.lines.get(timeout=remaining)  # woken by the next line
 
     def stop(self) -> None:
         """SIGTERM, then kill if it does not go."""

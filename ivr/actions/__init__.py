@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ivr.actions import pln
+from ivr.actions import callbacks, pln
 from ivr.engine.context import Action, CallContext
 from ivr.prompts.catalogue import fill
 
@@ -27,4 +27,5 @@ ACTIONS: dict[str, Action] = {
     "pelanggan.cari": pln.find_customer,
     "laporan.cari_terbuka": pln.find_open_report,
     "laporan.buat": pln.create_report,
+    "panggilan_balik.simpan": callbacks.request_callback,
 }

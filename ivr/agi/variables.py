@@ -15,6 +15,10 @@ POP_ID = "PLN123_POP_ID"
 #: Id of the call record.
 CALL_ID = "PLN123_CALL_ID"
 
+#: Flow the dialplan runs when a caller waited ``queue_max_wait`` seconds in a queue,
+#: with the queue and the pop id as AGI arguments.
+CALLBACK_FLOW = "panggilan_balik"
+
 #: AMI UserEvent names the IVR emits.
 EVENT_CALL_START = "PLN123CallStart"
 EVENT_LISTEN = "PLN123Listen"

@@ -150,6 +150,10 @@ class AsteriskSandbox:
     sip_port: int = 0
     sip_password: str = field(default_factory=lambda: _env_or_token("PLN123_SIP_PASSWORD"))
     audio_dir: Path | None = REPO_ROOT / "audio"
+    #: Seconds in a queue before the caller is offered a call back.
+    queue_max_wait: int = 300
+    #: Seconds a test agent (``Local/<id>@pln123-test-agents``) stays on the line.
+    test_agent_talk_seconds: int = 3
     conf_src: Path = REPO_ROOT / "asterisk_conf"
     cache_dir: Path = DEFAULT_CACHE_DIR
     #: Name of the state folder; default ``ami<ami_port>``.
@@ -270,6 +274,8 @@ class AsteriskSandbox:
             "ami_secret": self.ami_secret,
             "sip_port": str(self.sip_port),
             "sip_password": self.sip_password,
+            "queue_max_wait": str(self.queue_max_wait),
+            "test_agent_talk_seconds": str(self.test_agent_talk_seconds),
             "moh_directory": self._moh_directory,
             "system_name": self._system_name,
             "ast_etc_dir": f"{state}/etc",

@@ -36,6 +36,7 @@ from ivr.backends.ports import (
 from ivr.domain.callerid import national
 from ivr.domain.reports import MAX_SEQUENCE, SEQUENCE_DIGITS, format_report_number
 from ivr.store.calls import connect
+from ivr.store.pops import insert_callback
 from ivr.store.schema import migrate
 
 T = TypeVar("T")
@@ -195,6 +196,17 @@ def upsert_customer(conn: sqlite3.Connection, customer: Customer) -> None:
 
 
 # -- APKT -----------------------------------------------------------------------------
+
+
+class EmbeddedCallbacks:
+    """Call-back tasks in the same file; a page shows them when it next opens. (The
+    IVR's screen-pop service replaces this with one that tells open pages at once.)"""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def request(self, call_id: str, pop_id: str, number: str, queue: str) -> None:
+        insert_callback(self._conn, call_id, pop_id, number, queue)
 
 
 class EmbeddedApkt(_Sqlite):
@@ -369,6 +381,7 @@ class EmbeddedDatabase:
             crm=EmbeddedCrm(self.conn),
             customers=EmbeddedCustomers(self.conn),
             apkt=EmbeddedApkt(self.conn, now=self._now),
+            callbacks=EmbeddedCallbacks(self.conn),
         )
 
     def close(self) -> None:

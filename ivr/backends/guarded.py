@@ -157,4 +157,5 @@ def guarded(backends: Backends, timeout: float) -> Backends:
         crm=GuardedCrm(backends.crm, timeout),
         customers=GuardedCustomers(backends.customers, timeout),
         apkt=GuardedApkt(backends.apkt, timeout),
+        callbacks=backends.callbacks,
     )

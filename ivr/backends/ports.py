@@ -113,6 +113,13 @@ class ApktPort(Protocol):
         """Reports not yet finished, by IDPEL, report number or the caller's phone."""
 
 
+class CallbackPort(Protocol):
+    """Call-back tasks for CSOs: callers who gave up waiting in a queue."""
+
+    async def request(self, call_id: str, pop_id: str, number: str, queue: str) -> None:
+        """Store a call-back to ``number`` (national form) for ``queue``'s CSOs."""
+
+
 @dataclass(frozen=True)
 class Backends:
     """The backends one IVR process uses."""
@@ -120,3 +127,5 @@ class Backends:
     crm: CrmPort
     customers: CustomerPort
     apkt: ApktPort
+    #: The screen-pop's task list (None: call-backs cannot be taken).
+    callbacks: CallbackPort | None = None

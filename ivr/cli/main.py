@@ -163,7 +163,17 @@ def scenario() -> None:
 @click.option("--via", type=click.Choice(["sim", "asterisk"]), default="sim", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds per real call.")
-def scenario_run(files: tuple[Path, ...], via: str, as_json: bool, timeout: float) -> None:
+@click.option(
+    "--until",
+    type=click.Choice(["end", "answered", "hangup"]),
+    default="end",
+    show_default=True,
+    help="With --via asterisk, when the caller hangs up: when the IVR lets go (a queued "
+    "call: once in the queue), once a CSO answered, or only when Asterisk ends the call.",
+)
+def scenario_run(
+    files: tuple[Path, ...], via: str, as_json: bool, timeout: float, until: str
+) -> None:
     """Run scenario FILES in the simulator or as real calls through Asterisk."""
     from ivr.scenario.model import ScenarioError, load_scenario
     from ivr.scenario.runner import run_scenarios
@@ -174,7 +184,7 @@ def scenario_run(files: tuple[Path, ...], via: str, as_json: bool, timeout: floa
         scenarios = [load_scenario(file) for file in files]
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
-    results = asyncio.run(run_scenarios(scenarios, via, settings, library, timeout))
+    results = asyncio.run(run_scenarios(scenarios, via, settings, library, timeout, until))
     if as_json:
         click.echo(json.dumps([r.as_json() for r in results], indent=2, ensure_ascii=False))
     else:
@@ -213,6 +223,27 @@ def bench_agi(calls: int, path: str) -> None:
     click.echo(asyncio.run(run_bench(settings, calls, path)))
 
 
+@bench.command("screenpop")
+@click.option("--calls", default=50, show_default=True, help="Real calls, one after another.")
+def bench_screenpop(calls: int) -> None:
+    """Time from AgentCalled to the pop drawn in the agent's page (real Asterisk, Chromium)."""
+    try:
+        from ivr.bench.screenpop import run_bench
+    except ImportError as exc:
+        raise click.ClickException(
+            f"{exc}: the screen-pop bench needs the dev extras (pip install -e '.[dev]')"
+        ) from exc
+    from ivr.asterisk.sandbox import SandboxError
+
+    logging.basicConfig(level=logging.WARNING)
+    if calls < 1:
+        raise click.ClickException("--calls must be at least 1")
+    try:
+        click.echo(asyncio.run(run_bench(_settings(), calls)))
+    except SandboxError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @cli.command()
 def up() -> None:
     """Start the sandbox Asterisk and serve calls; Ctrl-C stops both."""
@@ -244,7 +275,10 @@ def up() -> None:
 PLACE_A_CALL = """
 Asterisk and the IVR are up. Place a call:
   * a scenario as a real call (another terminal, same folder):
-      .venv/bin/pln123 scenario run tests/scenarios/menu_ke_periksa_dengan_idpel.yaml --via asterisk
+      .venv/bin/pln123 scenario run tests/scenarios/periksa_tekan_0_setelah_idpel.yaml \\
+          --via asterisk --until answered
+    it ends in the periksa queue: log in to the CSO page (below) as cso1 with the
+    token in pln123.toml first, and the pop shows there when cso1's phone rings
   * a SIP softphone: account 'softphone' at 127.0.0.1:{sip_port} (UDP), password from
     PLN123_SIP_PASSWORD (or pln123.toml), then dial 123
   * the simulator, no Asterisk needed: .venv/bin/pln123 simulate main

@@ -43,8 +43,13 @@ async def open_call(
     channel: str = "",
     uniqueid: str = "",
     backends: Backends | None = None,
+    args: list[str] | None = None,
 ) -> CallContext:
-    """Record a new call and build its context, ready for :func:`run_call`."""
+    """Record a new call and build its context, ready for :func:`run_call`.
+
+    ``args`` are the AGI script's arguments (``AGI(agi://ivr/flow,a,b)``); the flow
+    sees them as ``{arg1}``, ``{arg2}`` ...
+    """
     call_id = call_id or uuid.uuid4().hex
     hours = settings.greeting_hours.model_dump()
     await store.start_call(call_id, flow_name, caller, channel, uniqueid)
@@ -61,6 +66,7 @@ async def open_call(
         action_timeout=settings.action_timeout,
         default_timezone=settings.default_timezone,
         greeting_hours=hours,
-        variables=start_variables(caller, settings, hours=hours),
+        variables=start_variables(caller, settings, hours=hours)
+        | {f"arg{i}": value for i, value in enumerate(args or (), start=1)},
         backends=backends,
     )

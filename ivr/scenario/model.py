@@ -39,9 +39,15 @@ class Scenario(BaseModel):
     name: str
     flow: str = "main"
     caller: str = ""
+    #: AGI arguments the flow is run with (``{arg1}`` ...), as the dialplan passes them.
+    args: list[str] = Field(default_factory=list)
     #: Answer per ask tag. A list answers successive attempts in order; ``null`` (or an
     #: ask left out) is silence. A single value answers every attempt.
     answers: dict[str, Answer | list[Answer]] = Field(default_factory=dict)
+    #: Nobody answers the queue the call ends in: the caller waits the longest wait and
+    #: the dialplan runs the call-back flow (``panggilan_balik``), which the scenario's
+    #: answers and ``expect`` then cover.
+    queue_timeout: bool = False
     #: The caller hangs up when the IVR starts asking this (an ask tag).
     hangup_at: str | None = None
     expect: Expect = Field(default_factory=Expect)

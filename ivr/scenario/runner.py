@@ -9,13 +9,18 @@ from ivr.scenario.result import ScenarioResult
 
 
 async def run_scenarios(
-    scenarios: list[Scenario], via: str, settings: Settings, library: FlowLibrary, timeout: float
+    scenarios: list[Scenario],
+    via: str,
+    settings: Settings,
+    library: FlowLibrary,
+    timeout: float,
+    until: str = "end",
 ) -> list[ScenarioResult]:
     """Run each scenario in the simulator (``sim``) or as a real call (``asterisk``)."""
     if via == "asterisk":
         from ivr.scenario.via_asterisk import run_scenarios_asterisk
 
-        return await run_scenarios_asterisk(scenarios, settings, library, timeout)
+        return await run_scenarios_asterisk(scenarios, settings, library, timeout, until)
     from ivr.backends.embedded import EmbeddedDatabase
     from ivr.backends.guarded import guarded
     from ivr.sim.runner import run_scenario_sim

@@ -36,6 +36,9 @@ CALLER_SUFFIX = "-caller"
 #: Pause and length of each DTMF tone the caller bot sends, in milliseconds.
 DTMF_GAP_MS = 100
 DTMF_LENGTH_MS = 100
+#: When the test caller hangs up (see :func:`_place_call`).
+UNTIL_END, UNTIL_ANSWERED, UNTIL_HANGUP = "end", "answered", "hangup"
+UNTIL_CHOICES = (UNTIL_END, UNTIL_ANSWERED, UNTIL_HANGUP)
 
 
 @dataclass
@@ -79,7 +82,7 @@ def _is_ours(test_id: str) -> Callable[[AmiEvent], bool]:
             return False
         if event.name == "UserEvent":
             return event.get("userevent").startswith("PLN123")
-        return event.name in ("Hangup", "QueueCallerJoin")
+        return event.name in ("Hangup", "QueueCallerJoin", "AgentConnect")
 
     return match
 
@@ -91,8 +94,16 @@ async def _place_call(
     bot_url: str,
     library: FlowLibrary,
     timeout: float,
+    until: str = UNTIL_END,
 ) -> tuple[str | None, list[str]]:
-    """Run one call; the IVR's call id and any problems seen on the way."""
+    """Run one call; the (last) IVR call id and any problems seen on the way.
+
+    ``until`` says when the test caller hangs up: ``end``, once the IVR let go (a queued
+    call: once it joined the queue); ``answered``, once a CSO answered a queued call
+    (so their page gets the pop and sees it connected); ``hangup``, never: the call
+    runs until Asterisk or the IVR ends it, through any later IVR session (the
+    call-back offer after the longest wait in a queue).
+    """
     answerer = ScenarioAnswerer(scenario)
     problems: list[str] = []
     since = ami.mark
@@ -102,6 +113,7 @@ async def _place_call(
     call_id: str | None = None
     outcome: str | None = None
     queue_joined = False
+    answered = False
     position = since
     deadline = asyncio.get_running_loop().time() + timeout
     try:
@@ -112,6 +124,8 @@ async def _place_call(
                     continue
                 if event.name == "QueueCallerJoin":
                     queue_joined = True
+                elif event.name == "AgentConnect":
+                    answered = True
                 elif event.name == "Hangup":
                     # The IVR leg is gone only once the IVR let go, its record closed.
                     early = not outcome and not answerer.hung_up
@@ -128,7 +142,14 @@ async def _place_call(
                         line.keys.put_nowait(keys)
                 elif event.get("userevent") == var.EVENT_CALL_END:
                     outcome = event.get("outcome")
-                if outcome and (outcome != "queued" or queue_joined):
+                if (
+                    until != UNTIL_HANGUP
+                    and outcome
+                    and (
+                        outcome != "queued"
+                        or (answered if until == UNTIL_ANSWERED else queue_joined)
+                    )
+                ):
                     return call_id, problems
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
@@ -136,7 +157,9 @@ async def _place_call(
             try:
                 await ami.wait_for_event(match, remaining, since=position)
             except TimeoutError:
-                what = "join a queue" if outcome == "queued" else "end"
+                what = "end"
+                if outcome == "queued":
+                    what = "reach a CSO" if until == UNTIL_ANSWERED else "join a queue"
                 return call_id, [*problems, f"the call did not {what} within {timeout:.0f}s"]
     finally:
         problems.extend(answerer.errors)
@@ -158,9 +181,13 @@ async def _keys_for_event(event: AmiEvent, answerer: ScenarioAnswerer, library: 
 
 
 async def run_scenarios_asterisk(
-    scenarios: list[Scenario], settings: Settings, library: FlowLibrary, timeout: float
+    scenarios: list[Scenario],
+    settings: Settings,
+    library: FlowLibrary,
+    timeout: float,
+    until: str = UNTIL_END,
 ) -> list[ScenarioResult]:
-    """Each scenario as a real call, one after another."""
+    """Each scenario as a real call, one after another (see :func:`_place_call`)."""
     bots = CallerBots()
     server = FastAgiServer(
         bots.handle,
@@ -181,7 +208,15 @@ async def run_scenarios_asterisk(
     results = []
     try:
         for scenario in scenarios:
-            call_id, problems = await _place_call(scenario, ami, bots, bot_url, library, timeout)
+            call_id, problems = await _place_call(
+                scenario,
+                ami,
+                bots,
+                bot_url,
+                library,
+                timeout,
+                UNTIL_HANGUP if scenario.queue_timeout else until,
+            )
             summary = read_summary(db, call_id) if call_id else None
             if summary is None:
                 problems = [*problems, "the IVR recorded no call (is `pln123 serve` running?)"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ivr.agi import variables as var
 from ivr.agi.errors import CallerHungUp
 from ivr.backends.ports import Backends
 from ivr.config import Settings
@@ -28,10 +29,13 @@ async def simulate_call(
     answerer: Answerer,
     echo: Echo | None = None,
     backends: Backends | None = None,
+    args: list[str] | None = None,
 ) -> CallSummary:
     """One simulated call to its end; what it did."""
     port = SimPort(answerer, echo)
-    ctx = await open_call(settings, library, store, port, flow, caller, backends=backends)
+    ctx = await open_call(
+        settings, library, store, port, flow, caller, backends=backends, args=args
+    )
     await run_call(ctx)
     summary = store.summary(ctx.call_id)
     assert summary is not None
@@ -50,8 +54,27 @@ async def run_scenario_sim(
         return ScenarioResult(scenario, "sim", None, [f"no flow named {scenario.flow!r}"])
     answerer = ScenarioAnswerer(scenario)
     summary = await simulate_call(
-        settings, library, store, scenario.flow, scenario.caller, answerer, backends=backends
+        settings,
+        library,
+        store,
+        scenario.flow,
+        scenario.caller,
+        answerer,
+        backends=backends,
+        args=scenario.args,
     )
+    if scenario.queue_timeout and summary.outcome == "queued":
+        # What the dialplan does after the longest wait in an unanswered queue.
+        summary = await simulate_call(
+            settings,
+            library,
+            store,
+            var.CALLBACK_FLOW,
+            scenario.caller,
+            answerer,
+            backends=backends,
+            args=[summary.queue or "", summary.call_id],
+        )
     problems = answerer.errors + mismatches(summary, scenario.expect)
     return ScenarioResult(scenario, "sim", summary, problems)
 

@@ -7,12 +7,15 @@ dialplan queues it. The AGI connection is not held while the caller waits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
 from ivr.backends.forms import report_request
+from ivr.domain import self_diagnosis
 from ivr.engine.context import CallContext
 from ivr.engine.model import Flow, TransferNode
+from ivr.prompts.catalogue import fill
 from ivr.steps.base import Outcome, Reason, StepResult
 
 log = logging.getLogger(__name__)
@@ -29,12 +32,20 @@ def screenpop_data(ctx: CallContext, queue: str) -> dict[str, Any]:
             form = {f.name: getattr(filled, f.name) for f in fields(filled)}
         except (ValueError, KeyError) as exc:  # an odd value must not stop the hand-over
             log.warning("call %s: APKT form left out of the screen-pop: %s", ctx.call_id, exc)
+    v = ctx.variables
     return {
         "call_id": ctx.call_id,
         "flow": ctx.flow_name,
         "queue": queue,
-        "caller": ctx.variables.get("caller", ""),
-        "caller_class": ctx.variables.get("caller_class", ""),
+        "caller": v.get("caller", ""),
+        "caller_class": v.get("caller_class", ""),
+        "caller_name": v.get("nama", ""),
+        "salutation": v.get("sapaan", ""),
+        "customer": _customer(v),
+        "power_state": v.get("power_state", ""),
+        "self_diagnosis": {
+            code: v[f"meter_{code}"] for code in self_diagnosis.CODES if f"meter_{code}" in v
+        },
         "answers": list(ctx.answers),
         "asks": list(ctx.asks),
         "path": list(ctx.path),
@@ -52,6 +63,29 @@ def screenpop_data(ctx: CallContext, queue: str) -> dict[str, Any]:
     }
 
 
+def _customer(v: Mapping[str, str]) -> dict[str, Any] | None:
+    """The customer the call identified, with whether the caller confirmed the address;
+    or just the number keyed when the lookup found nobody."""
+    keyed = v.get("idpel", "") if v.get("idpel") != "tidak_tahu" else ""
+    if not v.get("nama_pelanggan"):
+        return {"keyed": keyed, "found": False} if keyed else None
+    confirmed = v.get("address_correct")
+    return {
+        "found": True,
+        "keyed": v.get("id_dikunci", keyed),
+        "idpel": v.get("idpel", ""),
+        "meter_number": v.get("no_meter", ""),
+        "name": v.get("nama_pelanggan", ""),
+        "street": v.get("jalan", ""),
+        "area": v.get("wilayah", ""),
+        "address_confirmed": None if confirmed is None else confirmed == "ya",
+        "unit": v.get("unit", ""),
+        "posko": v.get("posko", ""),
+        "tariff": v.get("tarif", ""),
+        "power_va": v.get("daya", ""),
+    }
+
+
 async def hand_to_queue(ctx: CallContext, queue: str) -> StepResult:
     """Store the pop and tell the dialplan to queue the call."""
     pop_id = await ctx.store.record_screenpop(ctx.call_id, queue, screenpop_data(ctx, queue))
@@ -63,4 +97,5 @@ async def hand_to_queue(ctx: CallContext, queue: str) -> StepResult:
 async def run(node: TransferNode, ctx: CallContext, flow: Flow) -> StepResult:
     """Say the hand-over prompt, then queue."""
     await ctx.play(node.prompt, barge_in=False)
-    return await hand_to_queue(ctx, node.queue or flow.defaults.cso_queue or ctx.default_queue)
+    queue = fill(node.queue or flow.defaults.cso_queue or "", ctx.variables)
+    return await hand_to_queue(ctx, queue or ctx.default_queue)

@@ -84,6 +84,32 @@ MIGRATIONS: list[str] = [
     CREATE INDEX reports_mutated ON reports(mutated_from);
     CREATE INDEX reports_call ON reports(call_id);
     """,
+    # 3: screen-pops delivered to agents (ringing, connected, ...) and call-back tasks
+    """
+    CREATE TABLE pop_deliveries (
+        pop_id TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        caller TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        rang_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (pop_id, agent)
+    );
+    CREATE INDEX pop_deliveries_agent ON pop_deliveries(agent, rang_at);
+    CREATE TABLE callbacks (
+        id INTEGER PRIMARY KEY,
+        call_id TEXT NOT NULL,
+        pop_id TEXT NOT NULL DEFAULT '',
+        number TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        requested_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'open',
+        done_by TEXT NOT NULL DEFAULT '',
+        done_at REAL
+    );
+    CREATE INDEX callbacks_open ON callbacks(state, requested_at);
+    """,
 ]
 
 

@@ -1,0 +1,30 @@
+"""Silent stand-ins for every prompt, for end-to-end tests and benchmarks.
+
+With a real (silent) 8 kHz wav per prompt the IVR plays each prompt with ``STREAM
+FILE`` over a real call, so keys arrive while a prompt plays, as a real caller's do,
+without depending on rendered speech.
+"""
+
+from __future__ import annotations
+
+import shutil
+import wave
+from pathlib import Path
+
+from ivr.prompts.catalogue import CATALOGUE_FILE, PromptCatalogue
+
+
+def write_silent_prompts(source: Path, audio_dir: Path, seconds: float = 0.4) -> None:
+    """A copy of ``source``'s prompt catalogue in ``audio_dir``, every prompt rendered
+    as ``seconds`` of silence."""
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source / CATALOGUE_FILE, audio_dir / CATALOGUE_FILE)
+    rendered = audio_dir / "rendered"
+    rendered.mkdir(exist_ok=True)
+    frames = b"\x00\x00" * int(8000 * seconds)
+    for prompt_id in PromptCatalogue.load(audio_dir).ids():
+        with wave.open(str(rendered / f"{prompt_id}.wav"), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(8000)
+            wav.writeframes(frames)

@@ -1,0 +1,1 @@
+"""Screen-pops: what the IVR collected, pushed to the CSO whose phone rings."""

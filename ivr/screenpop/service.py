@@ -1,0 +1,63 @@
+"""The screen-pop side of the IVR process: pop store, hub, AMI watcher and web page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ivr.config import Settings
+from ivr.screenpop.hub import PopHub
+from ivr.screenpop.watcher import AmiWatcher
+from ivr.store.pops import PopStore
+from ivr.web.server import WebServer, make_app
+
+log = logging.getLogger(__name__)
+
+
+class HubCallbacks:
+    """Call-back requests from flows, stored and shown on the agents' pages at once."""
+
+    def __init__(self, hub: PopHub) -> None:
+        self._hub = hub
+
+    async def request(self, call_id: str, pop_id: str, number: str, queue: str) -> None:
+        self._hub.add_callback(call_id, pop_id, number, queue)
+
+
+class ScreenPopService:
+    """Starts and stops everything the CSOs' pages need."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = PopStore(settings.db_path)
+        self.hub = PopHub(
+            self.store,
+            settings.agents,
+            settings.default_timezone,
+            settings.web.recent_pops,
+            settings.web.recent_hours,
+        )
+        self.callbacks = HubCallbacks(self.hub)
+        self.watcher: AmiWatcher | None = None
+        self.web = WebServer(
+            make_app(self.hub, settings.agents, self.health), settings.web.host, settings.web.port
+        )
+
+    def health(self) -> dict[str, Any]:
+        """What ``/healthz`` says."""
+        return {"ami": self.watcher is not None and self.watcher.connected}
+
+    async def start(self) -> None:
+        """Serve the page and start watching AMI."""
+        await self.web.start()
+        self.watcher = AmiWatcher(self.settings.ami, self.settings.agents, self.hub)
+        self.watcher.start()
+        print(f"pln123 screen-pop page on http://{self.web.host}:{self.web.port}/agent", flush=True)
+
+    async def stop(self) -> None:
+        """Stop watching, close the pages, close the store."""
+        if self.watcher is not None:
+            await self.watcher.close()
+        await self.hub.close()
+        await self.web.stop()
+        self.store.close()

@@ -1,0 +1,1 @@
+"""Speech: Indonesian number words, grammars and recognition."""

@@ -1,0 +1,1 @@
+"""The CSOs' screen-pop page: login, the page itself and its WebSocket."""
