@@ -57,7 +57,7 @@ def test_a_named_config_file_must_exist(
     in_folder_with_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PLN123_CONFIG", str(in_folder_with_config / "nope.toml"))
-    with pytest.raises(FileNotFoundError, match="nope.toml"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.toml"):
         Settings()
 
 
