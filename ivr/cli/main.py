@@ -18,6 +18,7 @@ from ivr.config import Settings, load_settings
 from ivr.engine.library import FlowLibrary, LibraryHolder, load_library
 from ivr.engine.loader import FlowError
 from ivr.logs import setup_logging
+from ivr.tuning import tune_allocator
 
 if TYPE_CHECKING:
     from ivr.backends.embedded import EmbeddedDatabase
@@ -53,6 +54,7 @@ def serve() -> None:
 
     settings = _settings()
     setup_logging(settings.log_level)
+    tune_allocator()
     try:
         holder = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
     except FlowError as exc:
@@ -254,6 +256,7 @@ def up() -> None:
 
     settings = _settings()
     setup_logging(settings.log_level)
+    tune_allocator()
     holder = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
     try:
         sandbox = sandbox_from_settings(settings)
