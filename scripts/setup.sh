@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the IVR needs on a fresh Debian machine, idempotently:
 #   - Debian packages (debootstrap for the Asterisk sandbox, graphviz for flow pictures,
-#     chromium for the screen-pop page's browser tests)
+#     chromium for the screen-pop page's browser tests, espeak-ng and sox for the
+#     prompts pyttsx3 renders)
 #   - a virtualenv in .venv with the project and its dev tools
 #   - the sandbox Asterisk root under .cache/asterisk/root (Debian unstable, built once)
 #   - pln123.toml (kept out of git) with a random AMI secret and SIP password, and two
@@ -16,6 +17,8 @@ need_apt=()
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || need_apt+=(sox)
 if ((${#need_apt[@]})); then
     log "installing Debian packages: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
