@@ -24,6 +24,8 @@ from ivr.domain.callerid import mask
 from ivr.engine.call import open_call
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import LibraryHolder
+from ivr.prompts.dynamic import DynamicSpeech
+from ivr.prompts.tts import Speaker
 from ivr.screenpop.service import ScreenPopService
 from ivr.store.calls import CallStore
 
@@ -37,6 +39,14 @@ def flow_of(headers: dict[str, str], default: str) -> str:
         script = urlsplit(headers.get("agi_request", "")).path
     name = script.strip("/").split("?", 1)[0]
     return name or default
+
+
+def dynamic_speech(settings: Settings) -> DynamicSpeech | None:
+    """Run-time speech for prompts filled from call variables, when configured."""
+    if settings.dynamic_audio_dir is None:
+        log.info("prompts with {variables} are not spoken: no dynamic_audio_dir")
+        return None
+    return DynamicSpeech(settings.dynamic_audio_dir, Speaker())
 
 
 def agi_args(headers: dict[str, str]) -> list[str]:
@@ -61,6 +71,7 @@ class IvrApp:
         self.library = library
         self.store = store
         self.backends = backends
+        self.speech = dynamic_speech(settings)
         self.server = FastAgiServer(
             self.handle_call,
             host=settings.agi.host,
@@ -80,7 +91,12 @@ class IvrApp:
         if caller in ("unknown", "<unknown>"):
             caller = ""
         port = AgiPort(
-            channel, call_id, self.settings.agi.listen_events, self.settings.agi.max_prompt_seconds
+            channel,
+            call_id,
+            self.settings.agi.listen_events,
+            self.settings.agi.max_prompt_seconds,
+            self.speech,
+            f"{self.settings.asterisk_sounds_prefix}/dynamic",
         )
         await channel.set_variable(var.CALL_ID, call_id)
         if flow_name not in library.flows:
@@ -139,5 +155,7 @@ class IvrApp:
             await self.server.shutdown(self.settings.agi.shutdown_grace)
             if screenpop is not None:
                 await screenpop.stop()
+            if self.speech is not None:
+                self.speech.close()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)

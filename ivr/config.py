@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     audio_dir: Path = Path("audio")
     #: Folder under Asterisk's sounds directory where our prompts are installed.
     asterisk_sounds_prefix: str = "pln123"
+    #: Where the IVR writes prompts spoken at run time (those with ``{variables}``):
+    #: a folder Asterisk sees as ``<sounds>/<asterisk_sounds_prefix>/dynamic``. Unset:
+    #: such prompts are not spoken. ``pln123 up`` sets it for the sandbox.
+    dynamic_audio_dir: Path | None = None
     #: Flow a call runs when the AGI request names none (``agi://host/main``).
     default_flow: str = "main"
     #: Queue used when a flow names none, and when everything else fails.

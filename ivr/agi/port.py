@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from ivr.agi import variables as var
 from ivr.agi.channel import AgiChannel
 from ivr.engine.model import InputNode
 from ivr.engine.port import Audio, Digits, Number, Segment
+from ivr.prompts.dynamic import DynamicSpeech
+from ivr.prompts.tts import TtsError
+
+log = logging.getLogger(__name__)
 
 
 def _event_body(name: str, fields: dict[str, str]) -> str:
@@ -27,20 +32,29 @@ class AgiPort:
         call_id: str,
         listen_events: bool = True,
         max_prompt_seconds: float = 180.0,
+        speech: DynamicSpeech | None = None,
+        dynamic_sounds: str = "",
     ) -> None:
         self._channel = channel
         self._call_id = call_id
         self._listen_events = listen_events
         self._max_prompt = max_prompt_seconds
+        #: Run-time speech for prompts filled from call variables, written where
+        #: Asterisk finds them as ``<dynamic_sounds>/<file>``.
+        self._speech = speech
+        self._dynamic_sounds = dynamic_sounds
 
     async def play(self, segments: Sequence[Segment], escape: str) -> str | None:
         """Each segment in turn; a key stops the rest and is returned."""
         for segment in segments:
             key: str | None = None
             if isinstance(segment, Audio):
-                if segment.sound is None:
-                    continue  # no audio rendered yet: the text is in the catalogue only
-                key = (await self._channel.stream_file(segment.sound, escape, self._max_prompt)).key
+                sound = segment.sound
+                if sound is None and segment.dynamic:
+                    sound = await self._spoken(segment)
+                if sound is None:
+                    continue  # no audio: the text is in the catalogue only
+                key = (await self._channel.stream_file(sound, escape, self._max_prompt)).key
             elif isinstance(segment, Digits):
                 key = await self._channel.say_digits(segment.digits, escape)
             elif isinstance(segment, Number):
@@ -48,6 +62,18 @@ class AgiPort:
             if key is not None:
                 return key
         return None
+
+    async def _spoken(self, segment: Audio) -> str | None:
+        """The run-time audio of a filled prompt, or None (no TTS here, or it failed:
+        the call goes on without that sentence rather than stopping)."""
+        if self._speech is None:
+            return None
+        try:
+            path = await self._speech.sound_for(segment.text)
+        except (TtsError, ValueError) as exc:
+            log.warning("call %s: prompt %s not spoken: %s", self._call_id, segment.prompt_id, exc)
+            return None
+        return f"{self._dynamic_sounds}/{path.stem}"
 
     async def wait_digit(self, timeout: float) -> str | None:
         """The next key within ``timeout`` seconds."""

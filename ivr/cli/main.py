@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from ivr.actions import ACTIONS
 from ivr.backends.ports import Backends
+from ivr.cli.prompts import prompts
 from ivr.config import Settings, load_settings
 from ivr.engine.library import FlowLibrary, LibraryHolder, load_library
 from ivr.engine.loader import FlowError
@@ -92,9 +93,20 @@ def flows_check() -> None:
     library = _library(settings)
     for name, loaded in sorted(library.flows.items()):
         click.echo(f"ok  {loaded.source.file}  ({name}: {len(loaded.flow.nodes)} nodes)")
-    silent = [pid for pid in library.catalogue.ids() if library.catalogue.get(pid).audio is None]  # type: ignore[union-attr]
-    if silent:
-        click.echo(f"note: {len(silent)} prompt(s) have text but no audio yet: {', '.join(silent)}")
+    entries = [library.catalogue.get(pid) for pid in library.catalogue.ids()]
+    silent = [e.prompt_id for e in entries if e is not None and e.audio is None]
+    dynamic = [pid for pid in silent if "{" in library.catalogue.get(pid).text]  # type: ignore[union-attr]
+    missing = [pid for pid in silent if pid not in dynamic]
+    if missing:
+        click.echo(
+            f"note: {len(missing)} prompt(s) have text but no audio yet"
+            f" (run `pln123 prompts build`): {', '.join(missing)}"
+        )
+    if dynamic:
+        click.echo(
+            f"note: {len(dynamic)} prompt(s) are filled from call variables and spoken at"
+            f" run time (dynamic_audio_dir): {', '.join(dynamic)}"
+        )
 
 
 @flows.command("graph")
@@ -264,6 +276,9 @@ def up() -> None:
         sandbox.start()
     except (MissingSecret, SandboxError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if settings.dynamic_audio_dir is None:
+        # The sandbox's copy of our prompts: Asterisk plays pln123/dynamic/<file>.
+        settings = settings.model_copy(update={"dynamic_audio_dir": sandbox.sounds_dir / "dynamic"})
     store = CallStore(settings.db_path)
     database, backends = _backends(settings)
     click.echo(PLACE_A_CALL.format(sip_port=settings.sip_port, ami_port=settings.ami.port))
@@ -300,6 +315,9 @@ def demo_seed() -> None:
     from ivr.backends.demo import seed
 
     click.echo(seed(_settings().db_path))
+
+
+cli.add_command(prompts)
 
 
 if __name__ == "__main__":

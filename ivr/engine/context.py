@@ -65,8 +65,14 @@ class CallContext:
                 entry = self.catalogue.get(prompt_id)
                 text = fill(entry.text, self.variables) if entry else ""
                 sound = entry.sound if entry is not None else None
+                dynamic = entry is not None and sound is None and "{" in entry.text
                 segments.append(
-                    Audio(prompt_id, text, f"{self.sounds_prefix}/{sound}" if sound else None)
+                    Audio(
+                        prompt_id,
+                        text,
+                        f"{self.sounds_prefix}/{sound}" if sound else None,
+                        dynamic,
+                    )
                 )
         return segments
 

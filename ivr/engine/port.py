@@ -11,11 +11,16 @@ from ivr.engine.model import InputNode
 
 @dataclass(frozen=True, slots=True)
 class Audio:
-    """A catalogue prompt: its text, and the sound Asterisk plays (None: no audio yet)."""
+    """A catalogue prompt: its text, and the sound Asterisk plays (None: no audio yet).
+
+    ``dynamic``: the text was filled from call variables (a name, an address), so its
+    audio is spoken at run time from ``text``.
+    """
 
     prompt_id: str
     text: str
     sound: str | None
+    dynamic: bool = False
 
 
 @dataclass(frozen=True, slots=True)

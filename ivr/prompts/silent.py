@@ -16,13 +16,17 @@ from ivr.prompts.catalogue import CATALOGUE_FILE, PromptCatalogue
 
 def write_silent_prompts(source: Path, audio_dir: Path, seconds: float = 0.4) -> None:
     """A copy of ``source``'s prompt catalogue in ``audio_dir``, every prompt rendered
-    as ``seconds`` of silence."""
+    as ``seconds`` of silence (but those with ``{variables}``, spoken at run time)."""
     audio_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(source / CATALOGUE_FILE, audio_dir / CATALOGUE_FILE)
     rendered = audio_dir / "rendered"
     rendered.mkdir(exist_ok=True)
     frames = b"\x00\x00" * int(8000 * seconds)
-    for prompt_id in PromptCatalogue.load(audio_dir).ids():
+    catalogue = PromptCatalogue.load(audio_dir)
+    for prompt_id in catalogue.ids():
+        entry = catalogue.get(prompt_id)
+        if entry is not None and "{" in entry.text:
+            continue  # filled from call variables: spoken at run time, as in production
         with wave.open(str(rendered / f"{prompt_id}.wav"), "wb") as wav:
             wav.setnchannels(1)
             wav.setsampwidth(2)

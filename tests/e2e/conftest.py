@@ -63,7 +63,9 @@ def asterisk(e2e_settings: Settings) -> Iterator[AsteriskSandbox]:
 def ivr_server(asterisk: AsteriskSandbox, e2e_settings: Settings) -> Iterator[IvrProcess]:
     """``pln123 serve`` against the sandbox, for the whole session."""
     seed(e2e_settings.db_path)
-    server = IvrProcess(serve_env(e2e_settings), REPO)
+    env = serve_env(e2e_settings)
+    env["PLN123_DYNAMIC_AUDIO_DIR"] = str(asterisk.sounds_dir / "dynamic")
+    server = IvrProcess(env, REPO)
     try:
         yield server
     finally:

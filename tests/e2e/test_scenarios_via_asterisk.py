@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ivr.actions import ACTIONS
+from ivr.asterisk.sandbox import AsteriskSandbox
 from ivr.config import Settings
 from ivr.engine.library import load_library
 from ivr.scenario.model import load_scenario
@@ -26,3 +27,18 @@ async def test_scenario_as_a_real_call(
     [result] = await run_scenarios_asterisk([load_scenario(file)], e2e_settings, library, 90.0)
     assert result.summary is not None, result.problems
     assert result.problems == [], "".join(ivr_server.log[-40:])
+
+
+async def test_a_known_callers_name_is_spoken_at_run_time(
+    ivr_server: IvrProcess, e2e_settings: Settings, asterisk: AsteriskSandbox
+) -> None:
+    """The greeting "Selamat datang kembali, Bapak Budi Santoso" is rendered by TTS while
+    the call runs, into the sandbox's sounds, and Asterisk plays it (a sound it could
+    not find would fail the command and send the call to the fallback queue)."""
+    library = load_library(e2e_settings.flows_dir, e2e_settings.audio_dir, ACTIONS)
+    scenario = load_scenario(Path(__file__).parents[1] / "scenarios" / "menu_status_ke_cso.yaml")
+    [result] = await run_scenarios_asterisk([scenario], e2e_settings, library, 90.0)
+    assert result.problems == [], "".join(ivr_server.log[-40:])
+    spoken = list((asterisk.sounds_dir / "dynamic").glob("*.wav"))
+    assert spoken, "no run-time prompt was rendered"
+    assert all(path.stat().st_size > 8000 for path in spoken)
