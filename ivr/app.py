@@ -27,6 +27,9 @@ from ivr.engine.library import LibraryHolder
 from ivr.prompts.dynamic import DynamicSpeech
 from ivr.prompts.tts import Speaker
 from ivr.screenpop.service import ScreenPopService
+from ivr.speech.listener import SpeechListener
+from ivr.speech.prompt_audio import PromptAudio
+from ivr.steps.grammars import input_grammars
 from ivr.store.calls import CallStore
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,14 @@ class IvrApp:
         self.store = store
         self.backends = backends
         self.speech = dynamic_speech(settings)
+        self.listener = (
+            SpeechListener(
+                settings.speech,
+                PromptAudio(settings.audio_dir, settings.asterisk_sounds_prefix, self.speech),
+            )
+            if settings.speech.model_path is not None
+            else None
+        )
         self.server = FastAgiServer(
             self.handle_call,
             host=settings.agi.host,
@@ -97,6 +108,7 @@ class IvrApp:
             self.settings.agi.max_prompt_seconds,
             self.speech,
             f"{self.settings.asterisk_sounds_prefix}/dynamic",
+            self.listener,
         )
         await channel.set_variable(var.CALL_ID, call_id)
         if flow_name not in library.flows:
@@ -146,6 +158,8 @@ class IvrApp:
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.library.reload)
         screenpop = await self._start_screenpop()
+        if self.listener is not None:
+            await self.listener.start(input_grammars(self.library.current))
         await self.server.start()
         print(f"pln123 serving FastAGI on {self.settings.agi.host}:{self.server.port}", flush=True)
         try:
@@ -155,6 +169,8 @@ class IvrApp:
             await self.server.shutdown(self.settings.agi.shutdown_grace)
             if screenpop is not None:
                 await screenpop.stop()
+            if self.listener is not None:
+                await self.listener.close()
             if self.speech is not None:
                 self.speech.close()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

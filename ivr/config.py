@@ -73,6 +73,32 @@ class WebSettings(BaseModel):
     recent_hours: float = Field(12.0, gt=0)
 
 
+class SpeechSettings(BaseModel):
+    """Speech recognition (Vosk over Asterisk's AudioSocket); off without a model."""
+
+    #: Folder of a Vosk model (``am/``, ``graph/``, ``conf/``). Unset: speech is off and
+    #: every input takes keys only.
+    model_path: Path | None = None
+    #: The IVR's AudioSocket server; Asterisk connects to ``connect_to`` (host:port),
+    #: by default this same address.
+    audiosocket_host: str = "127.0.0.1"
+    audiosocket_port: int = Field(4575, ge=0, le=65535)
+    connect_to: str = ""
+    #: Recognition threads (0: one per core).
+    workers: int = Field(0, ge=0, le=64)
+    #: Attempts of an input that listen for speech; later ones take keys only.
+    attempts: int = Field(2, ge=0, le=10)
+    #: Seconds of silence after the caller stops that end an answer: short for a menu
+    #: word or ya/tidak (the result comes that much sooner), longer for digits, where
+    #: callers pause between groups ("lima tiga dua ... satu satu").
+    end_silence: float = Field(0.25, gt=0, le=5)
+    digits_end_silence: float = Field(0.8, gt=0, le=5)
+    #: Longest answer, in seconds.
+    max_speech: float = Field(10.0, gt=0, le=60)
+    #: Words heard with less confidence than this are a nomatch.
+    min_confidence: float = Field(0.5, ge=0, le=1)
+
+
 class AgentSettings(BaseModel):
     """One CSO: their page login and, optionally, their queue membership.
 
@@ -121,6 +147,7 @@ class Settings(BaseSettings):
     ami: AmiSettings = Field(default_factory=AmiSettings)
     greeting_hours: GreetingHours = Field(default_factory=GreetingHours)
     web: WebSettings = Field(default_factory=WebSettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
     #: CSOs by id (their queue member name): ``[agents.cso1] name, token, ...``.
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
     #: Seconds a caller waits in a CSO queue before being offered a call back.

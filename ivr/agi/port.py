@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from ivr.agi import variables as var
 from ivr.agi.channel import AgiChannel
 from ivr.engine.model import InputNode
-from ivr.engine.port import Audio, Digits, Number, Segment
+from ivr.engine.port import Audio, Digits, Number, Segment, SpeechTurn
 from ivr.prompts.dynamic import DynamicSpeech
 from ivr.prompts.tts import TtsError
+from ivr.speech.grammars import InputGrammar
+from ivr.speech.listener import SpeechListener
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class AgiPort:
         max_prompt_seconds: float = 180.0,
         speech: DynamicSpeech | None = None,
         dynamic_sounds: str = "",
+        listener: SpeechListener | None = None,
     ) -> None:
         self._channel = channel
         self._call_id = call_id
@@ -43,6 +46,7 @@ class AgiPort:
         #: Asterisk finds them as ``<dynamic_sounds>/<file>``.
         self._speech = speech
         self._dynamic_sounds = dynamic_sounds
+        self._listener = listener
 
     async def play(self, segments: Sequence[Segment], escape: str) -> str | None:
         """Each segment in turn; a key stops the rest and is returned."""
@@ -74,6 +78,14 @@ class AgiPort:
             log.warning("call %s: prompt %s not spoken: %s", self._call_id, segment.prompt_id, exc)
             return None
         return f"{self._dynamic_sounds}/{path.stem}"
+
+    async def listen_speech(
+        self, segments: Sequence[Segment], grammar: InputGrammar, timeout: float
+    ) -> SpeechTurn | None:
+        """Play and listen for speech and keys over AudioSocket (None: keys only)."""
+        if self._listener is None:
+            return None
+        return await self._listener.turn(self._channel, segments, grammar, timeout)
 
     async def wait_digit(self, timeout: float) -> str | None:
         """The next key within ``timeout`` seconds."""

@@ -56,6 +56,7 @@ def serve() -> None:
     settings = _settings()
     setup_logging(settings.log_level)
     tune_allocator()
+    _check_speech_model(settings)
     try:
         holder = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
     except FlowError as exc:
@@ -70,6 +71,16 @@ def serve() -> None:
     finally:
         database.close()
         store.close()
+
+
+def _check_speech_model(settings: Settings) -> None:
+    """Refuse to start with a speech model path that holds no Vosk model."""
+    path = settings.speech.model_path
+    if path is not None and not (path / "am" / "final.mdl").is_file():
+        raise click.ClickException(
+            f"speech.model_path {path} is not a Vosk model folder (no am/final.mdl);"
+            " unset it to take keys only"
+        )
 
 
 def _backends(settings: Settings) -> tuple[EmbeddedDatabase, Backends]:
@@ -237,6 +248,64 @@ def bench_agi(calls: int, path: str) -> None:
     click.echo(asyncio.run(run_bench(settings, calls, path)))
 
 
+@bench.command("speech")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Vosk model folder (default: the Korean test model of the dev extras).",
+)
+@click.option(
+    "--clips",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A WAV clip, 8 kHz mono 16-bit; repeat for more (default: Korean digits by espeak-ng).",
+)
+@click.option(
+    "--words",
+    multiple=True,
+    help="A grammar word or phrase; repeat for more (default: the Korean digits with the "
+    "default clips, else the Indonesian number words).",
+)
+@click.option(
+    "--end-silence", default=0.25, show_default=True, help="Seconds of silence that end speech."
+)
+@click.option("--rounds", default=3, show_default=True, help="Times each call says every clip.")
+def bench_speech(
+    model_path: Path | None,
+    clips: tuple[Path, ...],
+    words: tuple[str, ...],
+    end_silence: float,
+    rounds: int,
+) -> None:
+    """Recognition latency and loop stalls at 1, 2 and 4 calls (real audio, real time)."""
+    import tempfile
+
+    from ivr.bench.speech import (
+        KOREAN_DIGITS,
+        KOREAN_TEXTS,
+        packaged_model,
+        run_bench,
+        synthesise_clips,
+    )
+
+    logging.basicConfig(level=logging.WARNING)
+    if rounds < 1:
+        raise click.ClickException("--rounds must be at least 1")
+    try:
+        model = model_path or packaged_model()
+        with tempfile.TemporaryDirectory() as folder:
+            if not clips:
+                clips = tuple(synthesise_clips(Path(folder), KOREAN_TEXTS))
+                words = words or KOREAN_DIGITS
+            report = asyncio.run(
+                run_bench(model, clips, words=words or None, end_silence=end_silence, rounds=rounds)
+            )
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report)
+
+
 @bench.command("screenpop")
 @click.option("--calls", default=50, show_default=True, help="Real calls, one after another.")
 def bench_screenpop(calls: int) -> None:
@@ -269,6 +338,7 @@ def up() -> None:
     settings = _settings()
     setup_logging(settings.log_level)
     tune_allocator()
+    _check_speech_model(settings)
     holder = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
     try:
         sandbox = sandbox_from_settings(settings)

@@ -69,4 +69,5 @@ async def open_call(
         variables=start_variables(caller, settings, hours=hours)
         | {f"arg{i}": value for i, value in enumerate(args or (), start=1)},
         backends=backends,
+        speech_attempts=settings.speech.attempts if settings.speech.model_path else 0,
     )

@@ -47,6 +47,8 @@ class CallContext:
     #: input that had already ended at its maximum length.
     swallow_key: str | None = None
     queue: str | None = None
+    #: Attempts of each input that listen for speech (0: keys only).
+    speech_attempts: int = 0
 
     def render(self, prompt: list[PromptPart]) -> list[Segment]:
         """A flow's prompt parts as segments to play, variables filled in."""

@@ -340,7 +340,7 @@ class Flow(Strict):
     """One call flow file."""
 
     #: Per-node values derived once and reused by every call (the steps' caches).
-    _derived: dict[tuple[str, str], Any] = PrivateAttr(default_factory=dict)
+    _derived: dict[tuple[str, str, str], Any] = PrivateAttr(default_factory=dict)
 
     flow: str = Field(pattern=ID_RE)
     description: str = ""
@@ -378,9 +378,10 @@ class Flow(Strict):
                 raise ValueError(f"node id {key!r}: use letters, digits, _ . - only")
         return nodes
 
-    def derived(self, node: NodeBase, make: Callable[[], T]) -> T:
-        """A value derived from ``node`` (its input rules, say), made once per flow load."""
-        key = (node.id, type(node).__name__)
+    def derived(self, node: NodeBase, make: Callable[[], T], what: str = "") -> T:
+        """A value derived from ``node`` (its input rules, say), made once per flow load;
+        ``what`` tells apart several values of one node."""
+        key = (node.id, type(node).__name__, what)
         if key not in self._derived:
             self._derived[key] = make()
         value: T = self._derived[key]

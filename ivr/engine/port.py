@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ivr.engine.model import InputNode
+from ivr.speech.grammars import InputGrammar
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,17 @@ class Number:
 Segment = Audio | Digits | Number
 
 
+@dataclass(frozen=True, slots=True)
+class SpeechTurn:
+    """One listening window with speech: the key pressed (a key wins), or the words
+    heard (``confident`` False: heard, but below the confidence floor), or neither
+    (silence)."""
+
+    key: str | None = None
+    text: str | None = None
+    confident: bool = True
+
+
 class CallPort(Protocol):
     """The call, as the engine drives it."""
 
@@ -48,6 +60,13 @@ class CallPort(Protocol):
 
     async def wait_digit(self, timeout: float) -> str | None:
         """The next key within ``timeout`` seconds, or None."""
+
+    async def listen_speech(
+        self, segments: Sequence[Segment], grammar: InputGrammar, timeout: float
+    ) -> SpeechTurn | None:
+        """Play the prompt while listening for speech and keys at once, until a key, an
+        answer, or ``timeout`` seconds of silence after the prompt; None when this call
+        cannot take speech (no model, or the audio path failed): listen for keys."""
 
     async def listening(self, flow: str, node: InputNode, ask: str, attempt: int) -> None:
         """The IVR starts listening for ``ask`` (announced before the prompt plays)."""

@@ -11,7 +11,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from ivr.engine.model import InputNode
-from ivr.engine.port import Audio, Digits, Number, Segment
+from ivr.engine.port import Audio, Digits, Number, Segment, SpeechTurn
+from ivr.speech.grammars import InputGrammar
 
 #: Given (flow, node, ask, attempt), the keys the caller presses ("" for silence).
 Answerer = Callable[[str, InputNode, str, int], Awaitable[str]]
@@ -57,6 +58,12 @@ class SimPort:
         if self._keys:
             return self._keys.popleft()
         self._echo(f"     (diam {timeout:g} detik)")
+        return None
+
+    async def listen_speech(
+        self, segments: Sequence[Segment], grammar: InputGrammar, timeout: float
+    ) -> SpeechTurn | None:
+        """The simulator takes keys only."""
         return None
 
     async def listening(self, flow: str, node: InputNode, ask: str, attempt: int) -> None:

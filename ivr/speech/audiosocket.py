@@ -14,6 +14,13 @@ command goes out, so a connection can never arrive for a session nobody is waiti
 a connection carrying any other UUID is refused. Every read has a time limit; the end
 of the stream, a cut connection, a read that times out or a malformed message ends that
 session only (one log line, no traceback) and the server keeps serving.
+
+Asterisk's AudioSocket application returns 0 when it reads a hangup message, and -1
+(an error: ``200 result=-1`` to the AGI's EXEC) when its socket fails. So whenever
+the IVR ends a connection itself (done listening, a refused UUID, a malformed message,
+a silent peer, the server closing) it sends a hangup message first, and when it is done
+listening it lets Asterisk close the connection (:meth:`AudioSession.hangup`). Each
+message goes out in one write: Asterisk gives a payload only 5 ms to follow its header.
 """
 
 from __future__ import annotations
@@ -44,7 +51,8 @@ DTMF_KEYS: Final = frozenset("0123456789*#ABCD")
 #: Caller audio kept for a consumer that lags or does not read it (a keys-only window):
 #: ten seconds; beyond that the oldest frames are dropped.
 MAX_QUEUED_FRAMES: Final = 500
-#: Seconds :meth:`AudioSocketServer.close` waits for connections before cutting them.
+HUNG_UP: Final = "hung up by the IVR"
+#: Seconds :meth:`AudioSocketServer.close` waits for its closed connections' handlers.
 CLOSE_GRACE: Final = 1.0
 #: An audio payload larger than this (one second) is no frame Asterisk sends.
 MAX_AUDIO_BYTES: Final = SAMPLE_RATE * 2
@@ -111,9 +119,14 @@ class AudioSession:
         self.end_reason = ""
         self._read_timeout = read_timeout
         self._attached = asyncio.Event()
+        #: Set when Asterisk connects or the session ends, whichever comes first.
+        self._settled = asyncio.Event()
         self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._keys: asyncio.Queue[str | None] = asyncio.Queue()
         self._writer: asyncio.StreamWriter | None = None
+        self._hanging_up = False
+        #: Set when Asterisk's end of the connection is closed (or the connection lost).
+        self._peer_closed = asyncio.Event()
         self._dropped_frames = 0
         self._on_end = on_end
 
@@ -123,13 +136,18 @@ class AudioSession:
         return self._attached.is_set() and not self.ended.is_set()
 
     async def connected(self, timeout: float) -> None:
-        """Wait for Asterisk's connection; TimeoutError (and the session ends) if none."""
+        """Wait for Asterisk's connection; TimeoutError (and the session ends) if none.
+
+        ConnectionError if the session ended first (the server closed, or the IVR hung up).
+        """
         try:
             async with asyncio.timeout(timeout):
-                await self._attached.wait()
+                await self._settled.wait()
         except TimeoutError:
             self._end("Asterisk never connected")
             raise
+        if not self._attached.is_set():
+            raise ConnectionError(f"AudioSocket session {self.uuid} ended: {self.end_reason}")
 
     async def frames(self) -> AsyncIterator[bytes]:
         """The caller's audio payloads as they arrive, until the session ends."""
@@ -184,13 +202,25 @@ class AudioSession:
         return True
 
     async def hangup(self) -> None:
-        """Tell Asterisk the IVR is done (the AudioSocket application returns)."""
+        """Tell Asterisk the IVR is done, so that its AudioSocket application returns 0.
+
+        Asterisk closes its end once it has read the hangup message; the IVR waits for
+        that (at most the read timeout) before closing its own. Closing first, with the
+        caller's audio still arriving, would reset the connection, and an AudioSocket
+        application whose read fails returns -1 instead of 0.
+        """
+        if self._hanging_up or self.ended.is_set():
+            await self.ended.wait()
+            return
+        self._hanging_up = True
         writer = self._writer
         if writer is not None and not writer.is_closing():
             writer.write(message(KIND_TERMINATE))
-            await self._drain(writer)
-            writer.close()
-        self._end("hung up by the IVR")
+            if await self._drain(writer):
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._read_timeout):
+                        await self._peer_closed.wait()
+        self._end(HUNG_UP)
 
     async def _drain(self, writer: asyncio.StreamWriter) -> bool:
         """Wait for the socket to take what was written; False (session over) if not."""
@@ -207,11 +237,14 @@ class AudioSession:
             return False
         self._writer = writer
         self._attached.set()
+        self._settled.set()
         return True
 
     def _deliver(self, kind: int, payload: bytes) -> str | None:
         """Take one message from Asterisk; the reason to end the session, if any."""
         if kind == KIND_AUDIO:
+            if self._hanging_up:
+                return None
             if self._audio.qsize() >= MAX_QUEUED_FRAMES:
                 self._audio.get_nowait()
                 self._dropped_frames += 1
@@ -220,6 +253,8 @@ class AudioSession:
             key = payload.decode("ascii", errors="replace")
             if key not in DTMF_KEYS:
                 raise MalformedMessage(f"DTMF message with {payload!r}")
+            if self._hanging_up:
+                return None
             self._keys.put_nowait(key)
             self.key_pressed.set()
         elif kind == KIND_TERMINATE:
@@ -231,11 +266,14 @@ class AudioSession:
             raise MalformedMessage(f"unexpected type 0x{kind:02x} after the UUID")
         return None
 
-    def _end(self, reason: str) -> None:
+    def _end(self, reason: str, *, terminate: bool = False) -> None:
+        """End the session; with ``terminate``, send Asterisk a last hangup message
+        (best effort: it lets the AudioSocket application return 0 rather than -1)."""
         if self.ended.is_set():
             return
-        self.end_reason = reason
+        self.end_reason = HUNG_UP if self._hanging_up else reason
         self.ended.set()
+        self._settled.set()
         self._audio.put_nowait(None)
         self._keys.put_nowait(None)
         if self._dropped_frames:
@@ -245,6 +283,8 @@ class AudioSession:
                 self._dropped_frames,
             )
         if self._writer is not None:
+            if terminate and not self._hanging_up and not self._writer.is_closing():
+                self._writer.write(message(KIND_TERMINATE))
             self._writer.close()
         self._on_end(self)
 
@@ -258,7 +298,8 @@ class AudioSocketServer:
         self.read_timeout = read_timeout
         self._server: asyncio.Server | None = None
         self._sessions: dict[str, AudioSession] = {}
-        self._handlers: set[asyncio.Task[None]] = set()
+        #: Each open connection's handler task and writer.
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     @property
     def port(self) -> int:
@@ -275,12 +316,15 @@ class AudioSocketServer:
         if self._server is not None:
             self._server.close()
         for session in list(self._sessions.values()):
-            session._end("server closed")
+            session._end("server closed", terminate=True)
         if self._server is not None:
             await self._server.wait_closed()
-        if self._handlers:
-            # Ended sessions close at once; a connection yet to name its UUID is cut.
-            _, pending = await asyncio.wait(self._handlers, timeout=CLOSE_GRACE)
+        for writer in self._connections.values():  # a connection yet to name its UUID too
+            if not writer.is_closing():
+                writer.write(message(KIND_TERMINATE))
+                writer.close()
+        if self._connections:
+            _, pending = await asyncio.wait(self._connections, timeout=CLOSE_GRACE)
             for task in pending:
                 task.cancel()
             if pending:
@@ -298,23 +342,26 @@ class AudioSocketServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self._handlers.add(task)
+            self._connections[task] = writer
         peer = writer.get_extra_info("peername")
         try:
             session = await self._identify(reader, peer)
             if session is None or not session._attach(writer):
                 if session is not None:
                     log.warning("audiosocket %s: refused a second connection", session.uuid)
+                # A hangup message, so that the AudioSocket application returns 0.
+                writer.write(message(KIND_TERMINATE))
                 return
-            reason = await self._serve(session, reader)
-            session._end(reason)
+            reason, terminate = await self._serve(session, reader)
+            session._peer_closed.set()
+            session._end(reason, terminate=terminate)
             log.info("audiosocket %s: ended: %s", session.uuid, session.end_reason)
         finally:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
             if task is not None:
-                self._handlers.discard(task)
+                self._connections.pop(task, None)
 
     async def _identify(self, reader: asyncio.StreamReader, peer: object) -> AudioSession | None:
         """The session the connection's first message (its UUID) names, or None."""
@@ -332,9 +379,13 @@ class AudioSocketServer:
             log.warning("audiosocket from %s: unknown UUID %s; refused", peer, key)
         return session
 
-    async def _serve(self, session: AudioSession, reader: asyncio.StreamReader) -> str:
-        """Read the session's messages until it ends; the reason it ended."""
-        while not session.ended.is_set():
+    async def _serve(self, session: AudioSession, reader: asyncio.StreamReader) -> tuple[str, bool]:
+        """Read the session's messages until the connection is done.
+
+        The reason it ended, and whether Asterisk is still listening (and should be
+        told to hang up): after a malformed message or a silence, not after an EOF.
+        """
+        while True:
             try:
                 kind, payload = await _read_message(reader, self.read_timeout)
                 reason = session._deliver(kind, payload)
@@ -342,9 +393,9 @@ class AudioSocketServer:
                 reason = _describe(exc)
                 if not isinstance(exc, asyncio.IncompleteReadError) or exc.partial:
                     log.warning("audiosocket %s: %s; session ended", session.uuid, reason)
+                return reason, isinstance(exc, MalformedMessage | TimeoutError)
             if reason is not None:
-                return reason
-        return session.end_reason
+                return reason, False
 
     def _forget(self, session: AudioSession) -> None:
         if self._sessions.get(session.uuid) is session:

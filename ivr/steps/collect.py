@@ -6,10 +6,15 @@ import re
 
 from ivr.engine.context import CallContext
 from ivr.engine.model import Choice, CollectNode, Flow, MenuNode
+from ivr.speech.grammars import digits_grammar
 from ivr.steps.base import Reason, StepResult
-from ivr.steps.listen import InputRules, listen, next_key
+from ivr.steps.listen import InputRules, SpeechInput, listen, next_key
+from ivr.steps.menu import speech_input as menu_speech_input
 
 YES, NO = "ya", "tidak"
+#: Words for the read-back question (the first of each is what a scenario says).
+YES_WORDS = ("ya", "benar", "betul")
+NO_WORDS = ("tidak", "salah", "bukan")
 
 
 def confirm_ask(node: CollectNode) -> str:
@@ -28,8 +33,8 @@ def confirm_menu(node: CollectNode) -> MenuNode:
             "ask": confirm_ask(node),
             "prompt": node.confirm.prompt,
             "choices": {
-                "1": Choice(value=YES, next=node.next),
-                "2": Choice(value=NO, next=node.id),
+                "1": Choice(value=YES, next=node.next, words=list(YES_WORDS)),
+                "2": Choice(value=NO, next=node.id, words=list(NO_WORDS)),
             },
             "max_attempts": node.max_attempts,
             "fallback": node.fallback,
@@ -61,13 +66,32 @@ async def read_digits(ctx: CallContext, node: CollectNode, flow: Flow, first: st
         # Ended at maximum length: a '#' the caller adds belongs to this input.
         ctx.swallow_key = node.terminator
     value = keys.replace(node.decimal_key, ",") if node.decimal_key else keys
+    return value if valid(node, value) else None
+
+
+def valid(node: CollectNode, value: str) -> bool:
+    """Digits (a comma where the node has a decimal key) of the right length and pattern."""
     if not re.fullmatch(r"\d+(,\d+)?" if node.decimal_key else r"\d+", value):
-        return None
+        return False
     if not node.min_length <= _digit_count(value) <= node.max_length:
-        return None
-    if node.pattern is not None and not re.fullmatch(node.pattern, value):
-        return None
-    return value
+        return False
+    return node.pattern is None or re.fullmatch(node.pattern, value) is not None
+
+
+def speech_input(node: CollectNode, flow: Flow) -> SpeechInput:
+    """Digits said as digits or as numbers ("seratus dua puluh koma lima")."""
+
+    def make() -> SpeechInput:
+        grammar = digits_grammar()
+        decimal = node.decimal_key is not None
+
+        def to_value(text: str) -> str | None:
+            value = grammar.interpret(text, allow_decimal=decimal)
+            return value if value is not None and valid(node, value) else None
+
+        return SpeechInput(grammar, to_value)
+
+    return flow.derived(node, make, "speech")
 
 
 def _digit_count(text: str) -> int:
@@ -80,7 +104,11 @@ async def run(node: CollectNode, ctx: CallContext, flow: Flow) -> StepResult:
     rules = InputRules.of(node, flow)
     for _ in range(rules.max_attempts):
         result, value = await listen(
-            ctx, flow, node, lambda first: read_digits(ctx, node, flow, first)
+            ctx,
+            flow,
+            node,
+            lambda first: read_digits(ctx, node, flow, first),
+            speech=speech_input(node, flow),
         )
         if value is None:
             return result
@@ -97,18 +125,24 @@ async def run(node: CollectNode, ctx: CallContext, flow: Flow) -> StepResult:
             choice = menu.choices.get(key)
             return choice.value if choice else None
 
-        answer_result, answer = await listen(ctx, flow, menu, yes_no)
+        answer_result, answer = await listen(
+            ctx, flow, menu, yes_no, speech=menu_speech_input(menu)
+        )
         if answer is None:
             return answer_result
-        await ctx.record_answer(node.id, menu.ask, answer)
+        await ctx.record_answer(node.id, menu.ask, answer, _via(answer_result.reason))
         if answer == YES:
             return await _keep(ctx, node, value, result.reason)
     return StepResult(Reason.NOMATCH, next=rules.fallback)
 
 
+def _via(reason: Reason) -> str:
+    return "speech" if reason == Reason.SPEECH else "dtmf"
+
+
 async def _keep(ctx: CallContext, node: CollectNode, value: str, reason: Reason) -> StepResult:
     ctx.variables[node.store or node.ask] = value
-    await ctx.record_answer(node.id, node.ask, value)
+    await ctx.record_answer(node.id, node.ask, value, _via(reason))
     shortcut = next((s for s in node.shortcuts.values() if s.value == value), None)
     target = shortcut.next if shortcut is not None and shortcut.next else node.next
     return StepResult(reason, next=target, value=value)

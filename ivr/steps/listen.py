@@ -14,10 +14,21 @@ from dataclasses import dataclass
 
 from ivr.engine.context import ALL_KEYS, CallContext
 from ivr.engine.model import CSO_NODE, Flow, InputNode, PromptPart
+from ivr.engine.port import SpeechTurn
+from ivr.speech.grammars import InputGrammar
 from ivr.steps.base import Reason, StepResult
 
 #: Reads the rest of an answer after its first key: the value, or None for a nomatch.
 ReadRest = Callable[[str], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class SpeechInput:
+    """What an input listens for when the caller speaks, and how words become its value
+    (None: a nomatch)."""
+
+    grammar: InputGrammar
+    to_value: Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,10 @@ class InputRules:
             noinput=node.noinput if node.noinput is not None else defaults.noinput,
             nomatch=node.nomatch if node.nomatch is not None else defaults.nomatch,
         )
+
+
+#: The words heard at an input are kept in the call variable ``ucapan.<ask>``.
+HEARD_PREFIX = "ucapan."
 
 
 def _escalate(prompts: list[list[PromptPart]], count: int) -> list[PromptPart]:
@@ -94,11 +109,14 @@ async def listen(
     ask: str | None = None,
     prompt: list[PromptPart] | None = None,
     own_keys: str = "",
+    speech: SpeechInput | None = None,
 ) -> tuple[StepResult, str | None]:
     """Run the attempts of one input; the result, and the value when one was given.
 
     ``own_keys`` are keys the node gives a meaning of its own (a menu choice on 0),
-    which then win over the flow's CSO and repeat keys.
+    which then win over the flow's CSO and repeat keys. With ``speech``, the first
+    ``ctx.speech_attempts`` attempts also listen for words (where the call can take
+    speech); a key still wins, and later attempts take keys only.
     """
     rules = InputRules.of(node, flow)
     ask = ask or node.ask
@@ -111,8 +129,21 @@ async def listen(
     last = Reason.NOINPUT
     while attempt <= rules.max_attempts:
         await ctx.port.listening(flow.flow, node, ask, attempt)
-        key = await first_key(ctx, reprompt + prompt, rules.timeout)
+        turn: SpeechTurn | None = None
+        if speech is not None and attempt <= ctx.speech_attempts and not ctx.typeahead:
+            turn = await ctx.port.listen_speech(
+                ctx.render(reprompt + prompt), speech.grammar, rules.timeout
+            )
+        if turn is None:
+            key = await first_key(ctx, reprompt + prompt, rules.timeout)
+        else:
+            key = turn.key
         value: str | None = None
+        if turn is not None and turn.key is None and turn.text:
+            ctx.variables[f"{HEARD_PREFIX}{ask}"] = turn.text
+            value = speech.to_value(turn.text) if speech and turn.confident else None
+            if value is not None:
+                return StepResult(Reason.SPEECH, value=value), value
         if key is not None:
             global_key = key not in own_keys
             if global_key and key == rules.cso_key:
@@ -124,7 +155,8 @@ async def listen(
             value = await read_rest(key)
         if value is not None:
             return StepResult(Reason.DTMF, value=value), value
-        last = Reason.NOINPUT if key is None else Reason.NOMATCH
+        heard = turn is not None and bool(turn.text)
+        last = Reason.NOINPUT if key is None and not heard else Reason.NOMATCH
         misses[last] += 1
         reprompt = _escalate(escalation[last], misses[last])
         attempt += 1

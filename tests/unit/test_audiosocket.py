@@ -24,6 +24,8 @@ from ivr.speech.audiosocket import (
 )
 
 HOST = "127.0.0.1"
+#: What the IVR sends before closing a connection on its own initiative.
+HANGUP = message(KIND_TERMINATE)
 
 
 class FakeAsterisk:
@@ -57,9 +59,19 @@ class FakeAsterisk:
             except asyncio.IncompleteReadError:
                 return None
 
-    async def closed_by_server(self, timeout: float = 2.0) -> bool:
+    async def answer_hangup(self) -> int:
+        """As Asterisk does: read to the IVR's hangup message, then close; the audio
+        frames read on the way."""
+        frames = 0
+        while (got := await self.read_message()) is not None and got[0] != KIND_TERMINATE:
+            frames += got[0] == KIND_AUDIO
+        await self.close()
+        return frames
+
+    async def rest(self, timeout: float = 2.0) -> bytes:
+        """Everything the IVR still sends until it closes the connection."""
         async with asyncio.timeout(timeout):
-            return await self.reader.read() == b""
+            return await self.reader.read()
 
     async def close(self) -> None:
         self.writer.close()
@@ -73,6 +85,12 @@ async def server() -> AsyncIterator[AudioSocketServer]:
     await audio.start()
     yield audio
     await audio.close()
+
+
+async def hang_up(session: AudioSession, asterisk: FakeAsterisk) -> None:
+    """The IVR hangs up and Asterisk answers as it does."""
+    await asyncio.gather(session.hangup(), asterisk.answer_hangup())
+    assert session.end_reason == "hung up by the IVR"
 
 
 def new_call() -> str:
@@ -96,8 +114,7 @@ async def check_still_serving(server: AudioSocketServer) -> None:
     await asterisk.send(KIND_AUDIO, frame(7))
     async with asyncio.timeout(1.0):
         assert await anext(aiter(session.frames())) == frame(7)
-    await session.hangup()
-    await asterisk.close()
+    await hang_up(session, asterisk)
 
 
 def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
@@ -124,7 +141,7 @@ async def test_audio_and_keys_then_asterisk_hangs_up(server: AudioSocketServer) 
     assert keys == ["5", "#", None]
     assert session.key_pressed.is_set()
     assert session.end_reason == "Asterisk hung up"
-    assert await asterisk.closed_by_server()
+    assert await asterisk.rest() == b""
     # Both iterators stay finished for a second reader.
     assert [payload async for payload in session.frames()] == []
     assert await session.next_key() is None
@@ -136,8 +153,7 @@ async def test_the_uuid_may_be_given_in_any_spelling(server: AudioSocketServer) 
     session = server.expect(call.upper())
     asterisk = await FakeAsterisk.connect(server.port, call)
     await session.connected(1.0)
-    await session.hangup()
-    await asterisk.close()
+    await hang_up(session, asterisk)
 
 
 async def test_an_error_message_ends_the_session(
@@ -154,14 +170,37 @@ async def test_an_error_message_ends_the_session(
 # --- the IVR to Asterisk -------------------------------------------------------------------
 
 
-async def test_the_ivr_hangs_up(server: AudioSocketServer) -> None:
+async def test_the_ivr_hangs_up_and_waits_for_asterisk_to_close(
+    server: AudioSocketServer,
+) -> None:
     session, asterisk = await connected_pair(server)
-    await session.hangup()
+    hanging_up = asyncio.create_task(session.hangup())
+    # Asterisk's audio keeps coming until it reads the hangup; none of it is lost on
+    # the way back, and the IVR does not close first (that would reset the connection).
+    for value in range(20):
+        await asterisk.send(KIND_AUDIO, frame(value))
     assert await asterisk.read_message() == (KIND_TERMINATE, b"")
-    assert await asterisk.read_message() is None
-    assert session.ended.is_set()
-    await session.hangup()  # twice is harmless
+    await asyncio.sleep(0.05)
+    assert not hanging_up.done()
     await asterisk.close()
+    async with asyncio.timeout(1.0):
+        await hanging_up
+    assert session.end_reason == "hung up by the IVR"
+    await session.hangup()  # twice is harmless
+
+
+async def test_the_ivr_closes_if_asterisk_does_not() -> None:
+    audio = AudioSocketServer(HOST, 0, read_timeout=0.2)
+    await audio.start()
+    try:
+        session, asterisk = await connected_pair(audio)
+        await session.hangup()
+        assert await asterisk.read_message() == (KIND_TERMINATE, b"")
+        assert await asterisk.rest() == b""
+        assert session.end_reason == "hung up by the IVR"
+        await asterisk.close()
+    finally:
+        await audio.close()
 
 
 async def test_play_is_paced_at_real_time_without_drift(server: AudioSocketServer) -> None:
@@ -189,8 +228,7 @@ async def test_play_is_paced_at_real_time_without_drift(server: AudioSocketServe
     assert min(lateness) >= -0.001
     assert max(lateness) < 0.015, lateness
     assert arrivals[-1] - arrivals[0] == pytest.approx(0.98, abs=0.015)
-    await session.hangup()
-    await asterisk.close()
+    await hang_up(session, asterisk)
 
 
 async def test_a_key_barges_in_on_the_prompt(server: AudioSocketServer) -> None:
@@ -204,6 +242,7 @@ async def test_a_key_barges_in_on_the_prompt(server: AudioSocketServer) -> None:
             received += 1
             if received == 10:
                 await asterisk.send(KIND_DTMF, b"1")
+        await asterisk.close()  # after the IVR's hangup, as Asterisk does
 
     caller = asyncio.create_task(listen_then_press())
     start = loop.time()
@@ -215,7 +254,6 @@ async def test_a_key_barges_in_on_the_prompt(server: AudioSocketServer) -> None:
     await session.hangup()
     await caller
     assert received <= 13
-    await asterisk.close()
 
 
 async def test_a_cancelled_prompt_stops_and_the_cancel_goes_through(
@@ -236,8 +274,7 @@ async def test_a_cancelled_prompt_stops_and_the_cancel_goes_through(
     # A speech event stops the next prompt at once.
     speech.set()
     assert not await session.play(frame(1) * 10, barge_in=[speech])
-    await session.hangup()
-    await asterisk.close()
+    await hang_up(session, asterisk)
 
 
 async def test_play_after_the_end_does_nothing(server: AudioSocketServer) -> None:
@@ -282,7 +319,7 @@ async def test_an_unknown_uuid_is_refused(
     expected = server.expect(new_call())
     stranger = new_call()
     asterisk = await FakeAsterisk.connect(server.port, stranger)
-    assert await asterisk.closed_by_server()
+    assert await asterisk.rest() == HANGUP
     assert f"unknown UUID {stranger}" in caplog.text
     assert not expected.ended.is_set()
     no_tracebacks(caplog)
@@ -295,7 +332,7 @@ async def test_audio_before_the_uuid_is_refused(
 ) -> None:
     asterisk = await FakeAsterisk.connect(server.port, None)
     await asterisk.send(KIND_AUDIO, frame(1))
-    assert await asterisk.closed_by_server()
+    assert await asterisk.rest() == HANGUP
     assert "before the UUID" in caplog.text
     await asterisk.close()
 
@@ -323,7 +360,7 @@ async def test_a_malformed_message_ends_that_session(
         await session.ended.wait()
     assert reason in session.end_reason
     assert reason in caplog.text
-    assert await asterisk.closed_by_server()
+    assert await asterisk.rest() == HANGUP
     no_tracebacks(caplog)
     await asterisk.close()
     await check_still_serving(server)
@@ -337,7 +374,7 @@ async def test_a_silent_connection_times_out(caplog: pytest.LogCaptureFixture) -
         async with asyncio.timeout(1.0):
             await session.ended.wait()
         assert session.end_reason == "nothing read in time"
-        assert await asterisk.closed_by_server()
+        assert await asterisk.rest() == HANGUP
         await asterisk.close()
     finally:
         await audio.close()
@@ -353,9 +390,18 @@ async def test_a_session_that_never_connects_times_out(server: AudioSocketServer
     assert [payload async for payload in session.frames()] == []
     # Too late: Asterisk's connection is refused, and the UUID may be expected again.
     asterisk = await FakeAsterisk.connect(server.port, call)
-    assert await asterisk.closed_by_server()
+    assert await asterisk.rest() == HANGUP
     await asterisk.close()
     server.expect(call)
+
+
+async def test_waiting_for_a_session_the_ivr_gave_up_on(server: AudioSocketServer) -> None:
+    session = server.expect(new_call())
+    waiting = asyncio.create_task(session.connected(5.0))
+    await asyncio.sleep(0)
+    await session.hangup()
+    with pytest.raises(ConnectionError):
+        await waiting
 
 
 async def test_a_uuid_is_expected_once(server: AudioSocketServer) -> None:
@@ -390,10 +436,10 @@ async def test_closing_the_server_ends_its_sessions() -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
     await audio.close()
-    assert loop.time() - start < 2.0
+    assert loop.time() - start < 0.5
     assert session.ended.is_set()
     assert waiting.ended.is_set()
-    assert await asterisk.closed_by_server()
-    assert await mute.closed_by_server()
+    assert await asterisk.rest() == HANGUP
+    assert await mute.rest() == HANGUP
     await asterisk.close()
     await mute.close()

