@@ -13,6 +13,7 @@ from ivr.prompts.dynamic import DynamicSpeech
 from ivr.prompts.tts import TtsError
 from ivr.speech.grammars import InputGrammar
 from ivr.speech.listener import SpeechListener
+from ivr.speech.number_words import digits_to_words, to_words
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,17 @@ class AgiPort:
                     continue  # no audio: the text is in the catalogue only
                 key = (await self._channel.stream_file(sound, escape, self._max_prompt)).key
             elif isinstance(segment, Digits):
-                key = await self._channel.say_digits(segment.digits, escape)
+                spoken = await self._say(digits_to_words(segment.digits, segment.group))
+                if spoken is None:  # Asterisk's own digits (its sound language)
+                    key = await self._channel.say_digits(segment.digits, escape)
+                else:
+                    key = (await self._channel.stream_file(spoken, escape)).key
             elif isinstance(segment, Number):
-                key = await self._channel.say_number(segment.number, escape)
+                spoken = await self._say(to_words(segment.number))
+                if spoken is None:
+                    key = await self._channel.say_number(segment.number, escape)
+                else:
+                    key = (await self._channel.stream_file(spoken, escape)).key
             if key is not None:
                 return key
         return None
@@ -70,12 +79,16 @@ class AgiPort:
     async def _spoken(self, segment: Audio) -> str | None:
         """The run-time audio of a filled prompt, or None (no TTS here, or it failed:
         the call goes on without that sentence rather than stopping)."""
+        return await self._say(segment.text, segment.prompt_id)
+
+    async def _say(self, text: str, what: str = "a value") -> str | None:
+        """``text`` spoken in Indonesian at run time: its sound name, or None."""
         if self._speech is None:
             return None
         try:
-            path = await self._speech.sound_for(segment.text)
+            path = await self._speech.sound_for(text)
         except (TtsError, ValueError) as exc:
-            log.warning("call %s: prompt %s not spoken: %s", self._call_id, segment.prompt_id, exc)
+            log.warning("call %s: %s not spoken: %s", self._call_id, what, exc)
             return None
         return f"{self._dynamic_sounds}/{path.stem}"
 

@@ -50,20 +50,26 @@ class CallContext:
     #: Attempts of each input that listen for speech (0: keys only).
     speech_attempts: int = 0
 
-    def render(self, prompt: list[PromptPart]) -> list[Segment]:
-        """A flow's prompt parts as segments to play, variables filled in."""
+    def render(self, prompt: list[PromptPart], spoken: bool = False) -> list[Segment]:
+        """A flow's prompt parts as segments to play, variables filled in.
+
+        ``spoken``: the caller may also answer by voice now, so a prompt that has a
+        variant ``<id>_ucapan`` in the catalogue ("sebutkan atau tekan ...") plays that.
+        """
         segments: list[Segment] = []
         for part in prompt:
             if isinstance(part, SayDigits):
                 digits = "".join(ch for ch in fill(part.digits, self.variables) if ch.isdigit())
                 if digits:
-                    segments.append(Digits(digits))
+                    segments.append(Digits(digits, part.group))
             elif isinstance(part, SayNumber):
                 text = fill(part.number, self.variables)
                 if text.lstrip("-").isdigit():
                     segments.append(Number(int(text)))
             else:
                 prompt_id = fill(part, self.variables)
+                if spoken and self.catalogue.get(prompt_id + SPOKEN_SUFFIX) is not None:
+                    prompt_id += SPOKEN_SUFFIX
                 entry = self.catalogue.get(prompt_id)
                 text = fill(entry.text, self.variables) if entry else ""
                 sound = entry.sound if entry is not None else None
@@ -94,3 +100,5 @@ class CallContext:
 
 
 ALL_KEYS = "0123456789*#"
+#: Catalogue suffix of a prompt's variant for inputs that also take speech.
+SPOKEN_SUFFIX = "_ucapan"

@@ -37,9 +37,11 @@ class Strict(BaseModel):
 
 
 class SayDigits(Strict):
-    """Speak a value digit by digit: ``{digits: "{idpel}"}``."""
+    """Speak a value digit by digit: ``{digits: "{idpel}"}``; with ``group: 4``, in
+    groups of four with a pause between (report numbers, CTT tokens)."""
 
     digits: str
+    group: int = Field(0, ge=0, le=8)
 
 
 class SayNumber(Strict):

@@ -26,9 +26,10 @@ class Audio:
 
 @dataclass(frozen=True, slots=True)
 class Digits:
-    """A value spoken digit by digit."""
+    """A value spoken digit by digit (in groups of ``group``, when not 0)."""
 
     digits: str
+    group: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ivr.engine.port import Audio, Digits, Number, Segment
-from ivr.prompts.dynamic import DynamicSpeech, spoken_form
+from ivr.prompts.dynamic import DynamicSpeech
 from ivr.prompts.tts import TtsError
+from ivr.speech.number_words import digits_to_words, to_words
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,9 @@ class PromptAudio:
                 return self._file(self._audio_dir / f"{segment.sound[len(self._prefix) :]}.wav")
             return await self._spoken(segment.text) if segment.dynamic else b""
         if isinstance(segment, Digits):
-            return await self._spoken(spoken_form("digits", segment.digits))
+            return await self._spoken(digits_to_words(segment.digits, segment.group))
         if isinstance(segment, Number):
-            return await self._spoken(spoken_form("number", str(segment.number)))
+            return await self._spoken(to_words(segment.number))
         return b""
 
     async def _spoken(self, text: str) -> bytes:

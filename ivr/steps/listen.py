@@ -132,7 +132,7 @@ async def listen(
         turn: SpeechTurn | None = None
         if speech is not None and attempt <= ctx.speech_attempts and not ctx.typeahead:
             turn = await ctx.port.listen_speech(
-                ctx.render(reprompt + prompt), speech.grammar, rules.timeout
+                ctx.render(reprompt + prompt, spoken=True), speech.grammar, rules.timeout
             )
         if turn is None:
             key = await first_key(ctx, reprompt + prompt, rules.timeout)
