@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from ivr.engine.loader import LoadedFlow
 from ivr.engine.model import PromptPart, SayDigits, SayNumber
 from ivr.engine.port import Audio, CallPort, Digits, Number, Segment
 from ivr.prompts.catalogue import PromptCatalogue, fill
+from ivr.speech.number_words import to_words
 from ivr.store.calls import CallStore
 
 Action = Callable[["CallContext", Mapping[str, Any]], Awaitable[str]]
@@ -66,6 +68,9 @@ class CallContext:
                 text = fill(part.number, self.variables)
                 if text.lstrip("-").isdigit():
                     segments.append(Number(int(text)))
+                elif DECIMAL.fullmatch(text):
+                    # "220,5": only the run-time TTS says a decimal ("koma lima").
+                    segments.append(Audio("angka", to_words(text), None, dynamic=True))
             else:
                 prompt_id = fill(part, self.variables)
                 if spoken and self.catalogue.get(prompt_id + SPOKEN_SUFFIX) is not None:
@@ -100,5 +105,7 @@ class CallContext:
 
 
 ALL_KEYS = "0123456789*#"
+#: A number with the Indonesian decimal comma.
+DECIMAL = re.compile(r"-?\d+,\d+")
 #: Catalogue suffix of a prompt's variant for inputs that also take speech.
 SPOKEN_SUFFIX = "_ucapan"

@@ -186,3 +186,28 @@ async def test_without_a_model_inputs_take_keys_only(tmp_path: Path) -> None:
     store.close()
     assert port.windows == []
     assert ctx.variables["power_state"] == "padam"
+
+
+async def test_values_are_prepared_for_indonesian_speech(tmp_path: Path) -> None:
+    from ivr.engine.model import SayDigits, SayNumber
+    from ivr.engine.port import Digits
+
+    loaded = parse_flow_text(textwrap.dedent(FLOW), Path("main.yaml"))
+    catalogue = PromptCatalogue({p: PromptEntry(p, text, None) for p, text in PROMPTS.items()})
+    store = CallStore(tmp_path / "calls.sqlite3")
+    ctx = await open_call(
+        Settings(db_path=tmp_path / "calls.sqlite3"),
+        FlowLibrary({"main": loaded}, catalogue),
+        store,
+        SpeakingCaller({}, {}),
+        "main",
+        "0812",
+    )
+    store.close()
+    ctx.variables.update({"nomor": "2503100000123", "nilai": "220,5"})
+    digits, number = ctx.render([SayDigits(digits="{nomor}", group=4), SayNumber(number="{nilai}")])
+    assert digits == Digits("2503100000123", 4)
+    assert isinstance(number, Audio) and number.dynamic
+    assert number.text == "dua ratus dua puluh koma lima"
+    assert [s.prompt_id for s in ctx.render(["p_power"], spoken=True)] == ["p_power_ucapan"]
+    assert [s.prompt_id for s in ctx.render(["p_idpel"], spoken=True)] == ["p_idpel"]
