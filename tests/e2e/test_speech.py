@@ -140,9 +140,9 @@ def speech_ivr(speech_asterisk: AsteriskSandbox, speech_settings: Settings) -> I
         server.stop()
 
 
-async def call_and_speak(settings: Settings, play: bool) -> str:
-    """One call: when the IVR listens, the caller leg plays the clip (or stays silent);
-    the IVR's call id."""
+async def call_and_speak(settings: Settings, play: bool, keys: str = "") -> str:
+    """One call: when the IVR listens, the caller leg plays the clip (or presses
+    ``keys``, or stays silent); the IVR's call id."""
     listening = asyncio.Event()
     hold = asyncio.Event()
 
@@ -151,6 +151,8 @@ async def call_and_speak(settings: Settings, play: bool) -> str:
             await asyncio.wait_for(listening.wait(), STEP)
             if play:
                 await channel.exec("Playback", CLIP_SOUND)
+            elif keys:
+                await channel.exec("SendDTMF", f"{keys},100,100")
             await asyncio.wait_for(hold.wait(), STEP)
         except (CallerHungUp, TimeoutError):
             return
@@ -216,3 +218,18 @@ async def test_silence_is_a_noinput(
     assert summary is not None
     assert summary.answers == [] and "ucapan.ucapan" not in summary.variables
     assert summary.path == ["tanya", "selesai"]
+
+
+async def test_a_key_still_works_while_the_ivr_listens_for_speech(
+    speech_ivr: IvrProcess, speech_settings: Settings
+) -> None:
+    call_id = await call_and_speak(speech_settings, play=False, keys="2")
+    db = connect(speech_settings.db_path)
+    try:
+        summary = read_summary(db, call_id)
+        via = db.execute("SELECT via FROM answers WHERE call_id = ?", (call_id,)).fetchall()
+    finally:
+        db.close()
+    assert summary is not None
+    assert [a["value"] for a in summary.answers] == ["lain"]
+    assert via == [("dtmf",)]
