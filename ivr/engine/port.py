@@ -51,6 +51,8 @@ class SpeechTurn:
     key: str | None = None
     text: str | None = None
     confident: bool = True
+    #: Keys that followed the first one before the window closed.
+    more_keys: str = ""
 
 
 class CallPort(Protocol):

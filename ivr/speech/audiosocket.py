@@ -175,6 +175,18 @@ class AudioSession:
             self._keys.put_nowait(None)
         return key
 
+    def pending_keys(self) -> str:
+        """The keys received and not yet taken, taken now (the rest of an answer the
+        caller keyed while the IVR was closing the window)."""
+        keys = ""
+        while not self._keys.empty():
+            key = self._keys.get_nowait()
+            if key is None:
+                self._keys.put_nowait(None)
+                break
+            keys += key
+        return keys
+
     async def play(self, pcm: bytes, *, barge_in: Sequence[asyncio.Event] = ()) -> bool:
         """Play ``pcm`` (8 kHz signed-linear) to the caller, paced at real time.
 

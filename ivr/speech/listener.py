@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections.abc import Sequence
@@ -104,10 +105,13 @@ class SpeechListener:
             await _finish(command)
             return None
         try:
-            return await self._listen(session, segments, grammar, timeout)
+            turn = await self._listen(session, segments, grammar, timeout)
         finally:
             await session.hangup()
             await _finish(command)
+        if turn.key is not None:
+            turn = dataclasses.replace(turn, more_keys=session.pending_keys())
+        return turn
 
     async def _listen(
         self,

@@ -138,6 +138,7 @@ async def listen(
             key = await first_key(ctx, reprompt + prompt, rules.timeout)
         else:
             key = turn.key
+            ctx.typeahead.extend(turn.more_keys)
         value: str | None = None
         if turn is not None and turn.key is None and turn.text:
             ctx.variables[f"{HEARD_PREFIX}{ask}"] = turn.text

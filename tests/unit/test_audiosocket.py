@@ -443,3 +443,12 @@ async def test_closing_the_server_ends_its_sessions() -> None:
     assert await mute.rest() == HANGUP
     await asterisk.close()
     await mute.close()
+
+
+async def test_pending_keys_are_taken_once_and_in_order() -> None:
+    session = AudioSession("00000000-0000-0000-0000-000000000001", read_timeout=1.0)
+    for key in "532":
+        session._deliver(KIND_DTMF, key.encode())
+    assert await session.next_key() == "5"
+    assert session.pending_keys() == "32"
+    assert session.pending_keys() == ""

@@ -211,3 +211,17 @@ async def test_values_are_prepared_for_indonesian_speech(tmp_path: Path) -> None
     assert number.text == "dua ratus dua puluh koma lima"
     assert [s.prompt_id for s in ctx.render(["p_power"], spoken=True)] == ["p_power_ucapan"]
     assert [s.prompt_id for s in ctx.render(["p_idpel"], spoken=True)] == ["p_idpel"]
+
+
+async def test_keys_after_the_first_one_are_kept(tmp_path: Path) -> None:
+    """The caller keys the IDPEL while the IVR listens for speech: the first key ends the
+    window, the keys that reached it before it closed go on to the input."""
+    port = SpeakingCaller(
+        {
+            "power_state": [SpeechTurn(text="padam")],
+            "idpel": [SpeechTurn(key="5", more_keys="3211234")],
+        },
+        {"idpel": ["5678"]},
+    )
+    ctx = await call(tmp_path, port)
+    assert ctx.variables["idpel"] == "532112345678"
