@@ -27,5 +27,6 @@ ACTIONS: dict[str, Action] = {
     "pelanggan.cari": pln.find_customer,
     "laporan.cari_terbuka": pln.find_open_report,
     "laporan.buat": pln.create_report,
+    "laporan.status": pln.report_status,
     "panggilan_balik.simpan": callbacks.request_callback,
 }

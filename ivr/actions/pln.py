@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ivr.backends.forms import report_request
-from ivr.backends.ports import BackendError, Backends
+from ivr.backends.ports import BackendError, Backends, Report
+from ivr.domain import report_status as report_status_domain
 from ivr.domain.callerid import parse_caller_id
 from ivr.domain.greeting import local_period
 from ivr.domain.timezones import caller_zone
@@ -115,3 +116,41 @@ async def create_report(ctx: CallContext, args: Mapping[str, Any]) -> str:
     ctx.variables["laporan_huruf"] = report.number[0].lower()
     ctx.variables["laporan_angka"] = report.number[1:]
     return "dibuat"
+
+
+async def report_status(ctx: CallContext, args: Mapping[str, Any]) -> str:
+    """The caller's report and what its status means (SOP: status laporan and CTT).
+
+    ``oleh: telepon`` takes the caller's one open report (none or several: not found);
+    ``oleh: nomor`` the report numbered ``report_kind`` (gangguan G, keluhan K) and
+    ``nomor_dicari`` (the 13 digits keyed), finished or not, following a keluhan moved to gangguan;
+    ``oleh: idpel`` the newest open report of ``idpel``. Results: ``ctt_petugas``,
+    ``ctt_token``, ``lainnya`` (``status_teks`` set) or ``tidak_ditemukan``. Sets
+    ``laporan_terbuka`` (the screen-pop shows it), ``status_laporan``,
+    ``status_detail`` and ``ctt_token``.
+    """
+    apkt = _backends(ctx).apkt
+    how = args.get("oleh", "telepon")
+    found: Report | None = None
+    if how == "nomor":
+        letter = "K" if ctx.variables.get("report_kind") == "keluhan" else "G"
+        found = await apkt.report(letter + ctx.variables.get("nomor_dicari", ""))
+    elif how == "idpel":
+        reports = await apkt.open_reports(idpel=ctx.variables.get("idpel", ""))
+        found = max(reports, key=lambda report: report.created_at) if reports else None
+    else:
+        phone = parse_caller_id(ctx.variables.get("caller", "")).national
+        reports = await apkt.open_reports(phone=phone) if phone else []
+        found = reports[0] if len(reports) == 1 else None
+    if found is None:
+        return "tidak_ditemukan"
+    ctx.variables.update(
+        {
+            "laporan_terbuka": found.number,
+            "status_laporan": found.status,
+            "status_teks": report_status_domain.plain_status(found.status),
+            "status_detail": found.detail_status or "dalam proses",
+            "ctt_token": found.ctt_token,
+        }
+    )
+    return report_status_domain.status_kind(found.status)

@@ -145,6 +145,13 @@ FINISHED_REPORT = "G2502200000045"
 MUTATED_KELUHAN = "K2502030000007"
 #: The gangguan report the keluhan became (open).
 MUTATION_REPORT = "G9925020300011"
+#: Siti Aminah's report: a CTT with an officer's visit, the officer on the way.
+CTT_VISIT_REPORT = "G2504200000031"
+#: I Made Sudarma's report: a CTT token given to the customer to key in.
+CTT_TOKEN_REPORT = "G2504200000032"
+CTT_TOKEN = "40450111960272700379"
+STATUS_CTT_VISIT = "SUDAH TERBIT CTT DENGAN DIDATANGI PETUGAS"
+STATUS_CTT_TOKEN = "SUDAH TERBIT CTT DIBERIKAN KE PELANGGAN"
 
 _NOT_WILLING = "1 RUMAH PADAM (DISPLAY PADA APP TERTERA PERIKSA, PELANGGAN TIDAK BERSEDIA DIPANDU)"
 
@@ -214,7 +221,37 @@ def _reports() -> list[tuple[Report, ReportRequest, str, str]]:
         contact_note="Pelanggan dapat dihubungi via WA & SMS",
     )
 
-    def report(number: str, status: str, created_at: str, request: ReportRequest) -> Report:
+    siti = ReportRequest(
+        reporter_name="Siti Aminah",
+        caller_number="0215551234",
+        address="Jl. Cempaka Putih Tengah No. 21, Cempaka Putih",
+        wo_type=WO_KWH_PERIKSA,
+        problem_text="KWH METER TERTERA PERIKSA (SELF DIAGNOSIS)",
+        idpel="532100246810",
+        location="Jl. Cempaka Putih Tengah No. 21, Cempaka Putih",
+        unit="UP3 Cempaka Putih",
+        posko="ULP Cempaka Putih",
+    )
+    made = ReportRequest(
+        reporter_name="I Made Sudarma",
+        caller_number="03615550123",
+        address="Jl. Raya Kuta No. 88, Kuta",
+        wo_type=WO_KWH_PERIKSA,
+        problem_text="KWH METER TERTERA PERIKSA (SELF DIAGNOSIS)",
+        idpel="552100445566",
+        location="Jl. Raya Kuta No. 88, Kuta",
+        unit="UP3 Bali Selatan",
+        posko="ULP Kuta",
+    )
+
+    def report(
+        number: str,
+        status: str,
+        created_at: str,
+        request: ReportRequest,
+        ctt_token: str = "",
+        detail_status: str = "",
+    ) -> Report:
         return Report(
             number=number,
             status=status,
@@ -223,6 +260,8 @@ def _reports() -> list[tuple[Report, ReportRequest, str, str]]:
             idpel=request.idpel,
             caller_number=request.caller_number,
             created_at=created_at,
+            ctt_token=ctt_token,
+            detail_status=detail_status,
         )
 
     return [
@@ -234,6 +273,10 @@ def _reports() -> list[tuple[Report, ReportRequest, str, str]]:
          andi_k.mobile_number, ""),
         (report(MUTATION_REPORT, "LAPOR", "2025-02-03T03:30:00.000+00:00", andi_g), andi_g,
          andi_g.mobile_number, MUTATED_KELUHAN),
+        (report(CTT_VISIT_REPORT, STATUS_CTT_VISIT, "2025-04-20T08:22:08.000+00:00", siti,
+                detail_status="Dalam Perjalanan"), siti, "", ""),
+        (report(CTT_TOKEN_REPORT, STATUS_CTT_TOKEN, "2025-04-20T12:07:22.000+00:00", made,
+                ctt_token=CTT_TOKEN), made, "", ""),
     ]  # fmt: skip
 
 

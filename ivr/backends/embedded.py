@@ -48,7 +48,10 @@ FINISHED_STATUSES: frozenset[str] = frozenset({"SELESAI", "BATAL", "NYALA"})
 #: Western Indonesian Time; report numbers carry the WIB date. (No daylight saving.)
 WIB = timezone(timedelta(hours=7), "WIB")
 
-_REPORT_COLUMNS = "number, status, wo_type, problem_text, idpel, caller_number, created_at"
+_REPORT_COLUMNS = (
+    "number, status, wo_type, problem_text, idpel, caller_number, created_at,"
+    " ctt_token, detail_status"
+)
 _CUSTOMER_COLUMNS = (
     "idpel, meter_number, name, street, area, unit, posko, tariff, power_va, region, timezone"
 )
@@ -318,6 +321,23 @@ class EmbeddedApkt(_Sqlite):
 
         return self._run("open reports lookup", work)
 
+    async def report(self, number: str) -> Report | None:
+        """By number; a keluhan moved to gangguan gives the gangguan report (the mutation
+        link), whatever the statuses."""
+        key = normalize_report_number(number)
+        if not key:
+            return None
+        sql = (
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE number = ? OR mutated_from = ?"
+            " ORDER BY (mutated_from = ?) DESC, created_at DESC LIMIT 1"
+        )
+
+        def work(conn: sqlite3.Connection) -> Report | None:
+            row = conn.execute(sql, (key, key, key)).fetchone()
+            return Report(*row) if row else None
+
+        return self._run("report lookup", work)
+
     async def set_status(self, number: str, status: str) -> bool:
         """Move a report to ``status`` (as the unit does in APKT); False if unknown."""
         key = normalize_report_number(number)
@@ -342,13 +362,15 @@ def upsert_report(
     """Insert or replace a report as APKT holds it (for demo and test data)."""
     conn.execute(
         "INSERT INTO reports (number, call_id, wo_type, problem_text, fields, created_at,"
-        " status, idpel, caller_number, mobile_number, mutated_from)"
-        " VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " status, idpel, caller_number, mobile_number, mutated_from, ctt_token,"
+        " detail_status)"
+        " VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(number) DO UPDATE SET wo_type = excluded.wo_type,"
         " problem_text = excluded.problem_text, fields = excluded.fields,"
         " created_at = excluded.created_at, status = excluded.status,"
         " idpel = excluded.idpel, caller_number = excluded.caller_number,"
-        " mobile_number = excluded.mobile_number, mutated_from = excluded.mutated_from",
+        " mobile_number = excluded.mobile_number, mutated_from = excluded.mutated_from,"
+        " ctt_token = excluded.ctt_token, detail_status = excluded.detail_status",
         (
             normalize_report_number(report.number),
             report.wo_type,
@@ -360,6 +382,8 @@ def upsert_report(
             normalize_phone(report.caller_number),
             normalize_phone(mobile_number),
             normalize_report_number(mutated_from),
+            report.ctt_token,
+            report.detail_status,
         ),
     )
 

@@ -136,6 +136,11 @@ class GuardedApkt:
             raise BackendError(message)
         return report
 
+    async def report(self, number: str) -> Report | None:
+        return await self._guard.run(
+            "APKT report lookup", number, lambda: self.inner.report(number)
+        )
+
     async def open_reports(
         self, *, idpel: str = "", number: str = "", phone: str = ""
     ) -> list[Report]:

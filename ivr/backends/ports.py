@@ -85,6 +85,10 @@ class Report:
     idpel: str
     caller_number: str
     created_at: str
+    #: The 20-digit CTT token APKT gave for the customer to key in ("" if none).
+    ctt_token: str = ""
+    #: The latest step of the report's detail history ("Dalam Perjalanan"), or "".
+    detail_status: str = ""
 
 
 class CrmPort(Protocol):
@@ -111,6 +115,10 @@ class ApktPort(Protocol):
         self, *, idpel: str = "", number: str = "", phone: str = ""
     ) -> list[Report]:
         """Reports not yet finished, by IDPEL, report number or the caller's phone."""
+
+    async def report(self, number: str) -> Report | None:
+        """The report with this number, finished or not. A keluhan (``K...``) that was
+        moved to gangguan gives the gangguan report it became (``G99...``)."""
 
 
 class CallbackPort(Protocol):

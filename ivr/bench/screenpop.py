@@ -1,8 +1,8 @@
 """``pln123 bench screenpop``: from an agent's phone ringing to the pop on their page.
 
 Everything is real: the sandbox Asterisk, ``pln123 serve`` as a process of its own,
-and the agent's page in headless Chromium. Each call runs ``main`` (menu 2, to queue
-``status``), where one test agent (``Local/bench1@pln123-test-agents``) is rung and
+and the agent's page in headless Chromium. Each call runs ``main`` (menu 3, to queue
+``tambah_daya``), where one test agent (``Local/bench1@pln123-test-agents``) is rung and
 answers. The latency of a pop is the page's clock when it has drawn the pop (after
 the next animation frame) minus Asterisk's ``Timestamp`` of the ``AgentCalled`` event
 (stored as the pop's ring time): AMI, the IVR's hub, the WebSocket and the render.
@@ -32,7 +32,7 @@ from ivr.scenario.model import Scenario
 from ivr.scenario.via_asterisk import UNTIL_ANSWERED, run_scenarios_asterisk
 
 AGENT = "bench1"
-QUEUE = "status"
+QUEUE = "tambah_daya"
 TARGET_P99_MS = 1000.0
 #: Seconds a call may take from dialling to the agent answering.
 CALL_TIMEOUT = 60.0
@@ -122,7 +122,7 @@ async def _measure(settings: Settings, calls: int) -> PopLatencies:
             await page.wait_for_url(f"{base}/agent")
             await page.wait_for_selector('#connection[data-state="open"]')
             library = load_library(settings.flows_dir, settings.audio_dir, ACTIONS)
-            scenario = Scenario(name="bench", caller="081234567890", answers={"menu": "status"})
+            scenario = Scenario(name="bench", caller="081234567890", answers={"menu": QUEUE})
             results = await run_scenarios_asterisk(
                 [scenario] * calls, settings, library, CALL_TIMEOUT, UNTIL_ANSWERED
             )

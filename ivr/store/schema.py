@@ -110,6 +110,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX callbacks_open ON callbacks(state, requested_at);
     """,
+    # 4: what APKT tells of a report's handling: the CTT token given to the customer,
+    # and the latest step of its detail history ("Dalam Perjalanan")
+    """
+    ALTER TABLE reports ADD COLUMN ctt_token TEXT NOT NULL DEFAULT '';
+    ALTER TABLE reports ADD COLUMN detail_status TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 

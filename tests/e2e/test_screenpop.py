@@ -59,7 +59,7 @@ def pop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         web={"port": free_port()},  # type: ignore[arg-type]
         agents=agents,  # type: ignore[arg-type]
         sip_port=free_port("udp"),
-        # Nobody serves queue "status" here: a call there is offered a call back soon.
+        # Nobody serves queue "tambah_daya" here: a call there is offered a call back soon.
         queue_max_wait=5,
         db_path=tmp / "calls.sqlite3",
         flows_dir=REPO / "flows",
@@ -193,12 +193,12 @@ async def test_wrong_token_is_refused(
 async def test_a_caller_who_waits_too_long_leaves_a_call_back_task(
     agent_pages: dict[str, Page], pop_settings: Settings
 ) -> None:
-    """Queue ``status`` has no CSO: after ``queue_max_wait`` the dialplan runs the
+    """Queue ``tambah_daya`` has no CSO: after ``queue_max_wait`` the dialplan runs the
     call-back flow, the caller presses 1 (this number), and every page lists the task."""
     scenario = Scenario(
         name="menunggu terlalu lama, minta ditelepon balik",
         caller="0215551234",
-        answers={"menu": "status", "callback_choice": "nomor_ini"},
+        answers={"menu": "tambah_daya", "callback_choice": "nomor_ini"},
     )
     library = load_library(pop_settings.flows_dir, pop_settings.audio_dir, ACTIONS)
     (result,) = await run_scenarios(
@@ -212,7 +212,7 @@ async def test_a_caller_who_waits_too_long_leaves_a_call_back_task(
         (task,) = [t for t in store.open_callbacks() if t.number == "0215551234"]
     finally:
         store.close()
-    assert task.queue == "status" and task.pop_id
+    assert task.queue == "tambah_daya" and task.pop_id
     for page in agent_pages.values():
         item = page.locator(f'#callbacks li[data-callback-id="{task.id}"]')
         await expect(item).to_contain_text("0215551234", timeout=POP_TIMEOUT_MS)
