@@ -32,7 +32,7 @@ Phone         Name               Salutation  Past contacts  Notes
 081298765432  Rina Wulandari     Ibu         2              mobile, WIB; one OPEN report (reported before)
 03615550123   I Made Sudarma     Bapak       1              PSTN Denpasar (0361), WITA
 082190001234  Andi Nurhayati     Ibu         2              mobile, WITA; open report mutated from K
-081344556677  Yohanes Wenda      Bapak       0              mobile, WIT
+081344556677  Yohanes Wenda      Bapak       0              mobile, WIT; one report, CTT with a visit
 ============  =================  ==========  =============  ==============================================
 
 Reports (``reports`` table; open means a status other than SELESAI, BATAL, NYALA):
@@ -48,6 +48,10 @@ K2502030000007  BATAL    (keluhan)        722300778899  082190001234  DISPLAY AP
                                                                       the G99 report below (SOP of 16 Apr 2021)
 G9925020300011  LAPOR    WO Autodispatch  722300778899  082190001234  MUTASI K : K2502030000007 : DISPLAY APP
                                                                       TERTERA PERIKSA
+G2504200000031  CTT *    KWH PERIKSA      911100334455  081344556677  SUDAH TERBIT CTT DENGAN DIDATANGI
+                                                                      PETUGAS; detail "Dalam Perjalanan"
+G2504200000032  CTT *    KWH PERIKSA      552100445566  03615550123   SUDAH TERBIT CTT DIBERIKAN KE
+                                                                      PELANGGAN; token 40450111960272700379
 ==============  =======  ===============  ============  ============  ==========================================
 
 So the "reported before" path finds G2503100000123 for Rina Wulandari by her phone
@@ -145,7 +149,7 @@ FINISHED_REPORT = "G2502200000045"
 MUTATED_KELUHAN = "K2502030000007"
 #: The gangguan report the keluhan became (open).
 MUTATION_REPORT = "G9925020300011"
-#: Siti Aminah's report: a CTT with an officer's visit, the officer on the way.
+#: Yohanes Wenda's report: a CTT with an officer's visit, the officer on the way.
 CTT_VISIT_REPORT = "G2504200000031"
 #: I Made Sudarma's report: a CTT token given to the customer to key in.
 CTT_TOKEN_REPORT = "G2504200000032"
@@ -221,16 +225,17 @@ def _reports() -> list[tuple[Report, ReportRequest, str, str]]:
         contact_note="Pelanggan dapat dihubungi via WA & SMS",
     )
 
-    siti = ReportRequest(
-        reporter_name="Siti Aminah",
-        caller_number="0215551234",
-        address="Jl. Cempaka Putih Tengah No. 21, Cempaka Putih",
+    yohanes = ReportRequest(
+        reporter_name="Yohanes Wenda",
+        caller_number="081344556677",
+        address="Jl. Raya Abepura No. 3, Abepura",
         wo_type=WO_KWH_PERIKSA,
         problem_text="KWH METER TERTERA PERIKSA (SELF DIAGNOSIS)",
-        idpel="532100246810",
-        location="Jl. Cempaka Putih Tengah No. 21, Cempaka Putih",
-        unit="UP3 Cempaka Putih",
-        posko="ULP Cempaka Putih",
+        idpel="911100334455",
+        mobile_number="081344556677",
+        location="Jl. Raya Abepura No. 3, Abepura",
+        unit="UP3 Jayapura",
+        posko="ULP Abepura",
     )
     made = ReportRequest(
         reporter_name="I Made Sudarma",
@@ -273,8 +278,8 @@ def _reports() -> list[tuple[Report, ReportRequest, str, str]]:
          andi_k.mobile_number, ""),
         (report(MUTATION_REPORT, "LAPOR", "2025-02-03T03:30:00.000+00:00", andi_g), andi_g,
          andi_g.mobile_number, MUTATED_KELUHAN),
-        (report(CTT_VISIT_REPORT, STATUS_CTT_VISIT, "2025-04-20T08:22:08.000+00:00", siti,
-                detail_status="Dalam Perjalanan"), siti, "", ""),
+        (report(CTT_VISIT_REPORT, STATUS_CTT_VISIT, "2025-04-20T08:22:08.000+00:00", yohanes,
+                detail_status="Dalam Perjalanan"), yohanes, yohanes.mobile_number, ""),
         (report(CTT_TOKEN_REPORT, STATUS_CTT_TOKEN, "2025-04-20T12:07:22.000+00:00", made,
                 ctt_token=CTT_TOKEN), made, "", ""),
     ]  # fmt: skip

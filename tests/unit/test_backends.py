@@ -323,8 +323,8 @@ async def test_keluhan_mutated_to_gangguan(backends: Backends, key: dict[str, st
 
 async def test_new_report_is_open_until_finished(db: EmbeddedDatabase) -> None:
     apkt = EmbeddedApkt(db.conn)
-    made = await apkt.create_report(request(caller_number="081344556677", mobile_number=""))
-    assert [r.number for r in await apkt.open_reports(phone="+6281344556677")] == [made.number]
+    made = await apkt.create_report(request(caller_number="0215551234", mobile_number=""))
+    assert [r.number for r in await apkt.open_reports(phone="+62215551234")] == [made.number]
     assert [r.number for r in await apkt.open_reports(idpel="532112345678")] == [made.number]
     for status in ("SELESAI", "BATAL", "nyala"):
         assert await apkt.set_status(made.number, "PENGUSUTAN REGU")
