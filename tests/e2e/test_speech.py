@@ -32,7 +32,7 @@ from ivr.config import Settings, isolated_settings
 from ivr.prompts.silent import write_silent_prompts
 from ivr.speech.grammars import menu_grammar
 from ivr.speech.recognizer import SpeechModel
-from ivr.store.calls import connect, read_summary
+from ivr.store.calls import CallSummary, connect, read_summary
 from tests.e2e.conftest import running_sandbox
 from tests.support import IvrProcess
 
@@ -190,32 +190,34 @@ async def call_and_speak(settings: Settings, play: bool, keys: str = "") -> str:
         await bot.shutdown(2.0)
 
 
+def recorded(settings: Settings, call_id: str) -> tuple[CallSummary, list[str]]:
+    """The call's record, and how each answer was given (``speech``/``dtmf``)."""
+    db = connect(settings.db_path)
+    try:
+        summary = read_summary(db, call_id)
+        vias = [
+            str(row[0])
+            for row in db.execute(
+                "SELECT via FROM answers WHERE call_id = ? ORDER BY seq", (call_id,)
+            )
+        ]
+    finally:
+        db.close()
+    assert summary is not None, f"no record of call {call_id}"
+    return summary, vias
+
+
 async def test_the_ivr_hears_over_the_call_what_vosk_hears_in_the_file(
     speech_ivr: IvrProcess, speech_settings: Settings, speech_case: dict[str, object]
 ) -> None:
-    call_id = await call_and_speak(speech_settings, play=True)
-    db = connect(speech_settings.db_path)
-    try:
-        summary = read_summary(db, call_id)
-        via = db.execute("SELECT via FROM answers WHERE call_id = ?", (call_id,)).fetchall()
-    finally:
-        db.close()
-    assert summary is not None, "".join(speech_ivr.log[-30:])
+    summary, vias = recorded(speech_settings, await call_and_speak(speech_settings, play=True))
     assert summary.variables.get("ucapan.ucapan") == speech_case["offline"]
     assert [a["value"] for a in summary.answers] == ["cocok"]
-    assert via == [("speech",)]
+    assert vias == ["speech"]
 
 
-async def test_silence_is_a_noinput(
-    speech_ivr: IvrProcess, speech_settings: Settings
-) -> None:
-    call_id = await call_and_speak(speech_settings, play=False)
-    db = connect(speech_settings.db_path)
-    try:
-        summary = read_summary(db, call_id)
-    finally:
-        db.close()
-    assert summary is not None
+async def test_silence_is_a_noinput(speech_ivr: IvrProcess, speech_settings: Settings) -> None:
+    summary, _ = recorded(speech_settings, await call_and_speak(speech_settings, play=False))
     assert summary.answers == [] and "ucapan.ucapan" not in summary.variables
     assert summary.path == ["tanya", "selesai"]
 
@@ -224,12 +226,6 @@ async def test_a_key_still_works_while_the_ivr_listens_for_speech(
     speech_ivr: IvrProcess, speech_settings: Settings
 ) -> None:
     call_id = await call_and_speak(speech_settings, play=False, keys="2")
-    db = connect(speech_settings.db_path)
-    try:
-        summary = read_summary(db, call_id)
-        via = db.execute("SELECT via FROM answers WHERE call_id = ?", (call_id,)).fetchall()
-    finally:
-        db.close()
-    assert summary is not None
+    summary, vias = recorded(speech_settings, call_id)
     assert [a["value"] for a in summary.answers] == ["lain"]
-    assert via == [("dtmf",)]
+    assert vias == ["dtmf"]
