@@ -35,23 +35,30 @@ SCENARIO = REPO / "tests" / "scenarios" / "periksa_tekan_0_setelah_idpel.yaml"
 IDPEL = "532112345678"
 #: Seconds a pop may take to show (the issue's target is 1 s; slack for a busy CI).
 POP_TIMEOUT_MS = 10_000
-TOKENS = {"cso1": secrets.token_urlsafe(12), "cso2": secrets.token_urlsafe(12)}
+TOKENS = {name: secrets.token_urlsafe(12) for name in ("cso1", "cso2", "cso3")}
 
 
 @pytest.fixture(scope="module")
 def pop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Two agents on queue periksa: cso1 rings first (penalty 0), cso2 only after."""
+    """Two agents on queue periksa: cso1 rings first (penalty 0), cso2 only after; cso3
+    alone on queue pln_mobile, with a phone that rings and is never answered."""
     tmp = tmp_path_factory.mktemp("screenpop")
     write_test_prompts(tmp / "audio")
     agents = {
         name: {
             "name": f"Agen {name}",
-            "token": token,
+            "token": TOKENS[name],
             "interface": f"Local/{name}@pln123-test-agents/n",
             "queues": ["periksa"],
             "penalty": index,
         }
-        for index, (name, token) in enumerate(TOKENS.items())
+        for index, name in enumerate(("cso1", "cso2"))
+    }
+    agents["cso3"] = {
+        "name": "Agen cso3",
+        "token": TOKENS["cso3"],
+        "interface": "Local/nojawab-cso3@pln123-test-agents/n",
+        "queues": ["pln_mobile"],
     }
     return Settings(
         agi={"port": free_port(), "callerbot_port": free_port()},  # type: ignore[arg-type]
@@ -216,3 +223,30 @@ async def test_a_caller_who_waits_too_long_leaves_a_call_back_task(
     for page in agent_pages.values():
         item = page.locator(f'#callbacks li[data-callback-id="{task.id}"]')
         await expect(item).to_contain_text("0215551234", timeout=POP_TIMEOUT_MS)
+
+
+async def test_a_caller_who_hangs_up_while_the_phone_rings_marks_the_pop_abandoned(
+    agent_pages: dict[str, Page], pop_settings: Settings
+) -> None:
+    """cso3's phone rings and nobody answers; the caller gives up: the pop, shown while
+    it rang, is marked abandoned on cso3's page (QueueCallerAbandon)."""
+    library = load_library(pop_settings.flows_dir, pop_settings.audio_dir, ACTIONS)
+    scenario = Scenario(
+        name="menyerah saat berdering", caller="081234567890", answers={"menu": "pln_mobile"}
+    )
+    call = asyncio.create_task(
+        run_scenarios([scenario], "asterisk", pop_settings, library, 60.0, until="hangup")
+    )
+    page = agent_pages["cso3"]
+    ringing = page.locator('#current-pop[data-state="ringing"]')
+    try:
+        await expect(ringing).to_have_count(1, timeout=POP_TIMEOUT_MS * 3)
+        pop_id = await page.locator("#current-pop").get_attribute("data-pop-id")
+    finally:
+        call.cancel()  # the test caller hangs up (the runner's own clean-up)
+        await asyncio.wait({call})
+    card = page.locator(f'#current-pop[data-pop-id="{pop_id}"]')
+    await expect(card).to_have_attribute("data-state", "abandoned", timeout=POP_TIMEOUT_MS)
+    await expect(card.locator('[data-field="state"]')).to_have_text("Penelepon menutup")
+    for other in ("cso1", "cso2"):
+        assert await agent_pages[other].locator(f'[data-pop-id="{pop_id}"]').count() == 0
