@@ -9,11 +9,10 @@ from ivr.agi import variables as var
 from ivr.agi.channel import AgiChannel
 from ivr.engine.model import InputNode
 from ivr.engine.port import Audio, Digits, Number, Segment, SpeechTurn
-from ivr.prompts.dynamic import DynamicSpeech
+from ivr.prompts.dynamic import DynamicSpeech, words_for
 from ivr.prompts.tts import TtsError
 from ivr.speech.grammars import InputGrammar
 from ivr.speech.listener import SpeechListener
-from ivr.speech.number_words import digits_to_words, to_words
 
 log = logging.getLogger(__name__)
 
@@ -52,43 +51,33 @@ class AgiPort:
     async def play(self, segments: Sequence[Segment], escape: str) -> str | None:
         """Each segment in turn; a key stops the rest and is returned."""
         for segment in segments:
-            key: str | None = None
-            if isinstance(segment, Audio):
-                sound = segment.sound
-                if sound is None and segment.dynamic:
-                    sound = await self._spoken(segment)
-                if sound is None:
-                    continue  # no audio: the text is in the catalogue only
+            sound = segment.sound if isinstance(segment, Audio) else None
+            if sound is None:
+                sound = await self._spoken(segment)
+            if sound is not None:
                 key = (await self._channel.stream_file(sound, escape, self._max_prompt)).key
-            elif isinstance(segment, Digits):
-                spoken = await self._say(digits_to_words(segment.digits, segment.group))
-                if spoken is None:  # Asterisk's own digits (its sound language)
-                    key = await self._channel.say_digits(segment.digits, escape)
-                else:
-                    key = (await self._channel.stream_file(spoken, escape)).key
+            elif isinstance(segment, Digits):  # Asterisk's own voice (its sound language)
+                key = await self._channel.say_digits(segment.digits, escape)
             elif isinstance(segment, Number):
-                spoken = await self._say(to_words(segment.number))
-                if spoken is None:
-                    key = await self._channel.say_number(segment.number, escape)
-                else:
-                    key = (await self._channel.stream_file(spoken, escape)).key
+                key = await self._channel.say_number(segment.number, escape)
+            else:
+                continue  # no audio: the text is in the catalogue only
             if key is not None:
                 return key
         return None
 
-    async def _spoken(self, segment: Audio) -> str | None:
-        """The run-time audio of a filled prompt, or None (no TTS here, or it failed:
-        the call goes on without that sentence rather than stopping)."""
-        return await self._say(segment.text, segment.prompt_id)
-
-    async def _say(self, text: str, what: str = "a value") -> str | None:
-        """``text`` spoken in Indonesian at run time: its sound name, or None."""
+    async def _spoken(self, segment: Segment) -> str | None:
+        """The segment spoken in Indonesian at run time: its sound name, or None (no TTS
+        here, nothing to say, or it failed: the call goes on without it)."""
         if self._speech is None:
             return None
+        words = words_for(segment)
+        if words is None:
+            return None
         try:
-            path = await self._speech.sound_for(text)
+            path = await self._speech.sound_for(words)
         except (TtsError, ValueError) as exc:
-            log.warning("call %s: %s not spoken: %s", self._call_id, what, exc)
+            log.warning("call %s: a prompt part was not spoken: %s", self._call_id, exc)
             return None
         return f"{self._dynamic_sounds}/{path.stem}"
 

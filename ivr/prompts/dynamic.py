@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ivr.domain.reports import parse_ctt_token, parse_report_number
+from ivr.engine.port import Audio, Digits, Segment
 from ivr.prompts.tts import TextToSpeech, has_words, speech_key
 from ivr.speech.number_words import digits_to_words, rupiah_words, to_words
 
@@ -160,3 +161,14 @@ def spoken_form(kind: str, value: str) -> str:
     except KeyError:
         raise ValueError(f"unknown kind {kind!r}; known: {', '.join(SPOKEN_KINDS)}") from None
     return convert(value)
+
+
+def words_for(segment: Segment) -> str | None:
+    """What run-time speech says for a segment: a prompt filled from call variables,
+    digits one by one (in groups when asked), a number in words; None for a prompt that
+    has audio of its own or none to speak."""
+    if isinstance(segment, Audio):
+        return segment.text if segment.sound is None and segment.dynamic else None
+    if isinstance(segment, Digits):
+        return digits_to_words(segment.digits, segment.group)
+    return to_words(segment.number)

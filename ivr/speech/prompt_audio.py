@@ -13,10 +13,9 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
-from ivr.engine.port import Audio, Digits, Number, Segment
-from ivr.prompts.dynamic import DynamicSpeech
+from ivr.engine.port import Audio, Segment
+from ivr.prompts.dynamic import DynamicSpeech, words_for
 from ivr.prompts.tts import TtsError
-from ivr.speech.number_words import digits_to_words, to_words
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +41,11 @@ class PromptAudio:
         return b"".join(part for part in parts if part)
 
     async def _part(self, segment: Segment) -> bytes:
-        if isinstance(segment, Audio):
-            if segment.sound is not None and segment.sound.startswith(self._prefix):
-                return self._file(self._audio_dir / f"{segment.sound[len(self._prefix) :]}.wav")
-            return await self._spoken(segment.text) if segment.dynamic else b""
-        if isinstance(segment, Digits):
-            return await self._spoken(digits_to_words(segment.digits, segment.group))
-        if isinstance(segment, Number):
-            return await self._spoken(to_words(segment.number))
-        return b""
+        sound = segment.sound if isinstance(segment, Audio) else None
+        if sound is not None and sound.startswith(self._prefix):
+            return self._file(self._audio_dir / f"{sound[len(self._prefix) :]}.wav")
+        words = words_for(segment)
+        return await self._spoken(words) if words else b""
 
     async def _spoken(self, text: str) -> bytes:
         if self._speech is None:

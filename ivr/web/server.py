@@ -151,9 +151,8 @@ class WebServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        if self.port == 0 and server is not None:
-            self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        if self.port == 0:
+            self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
         """Close every connection and stop listening."""
