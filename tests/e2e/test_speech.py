@@ -140,9 +140,11 @@ def speech_ivr(speech_asterisk: AsteriskSandbox, speech_settings: Settings) -> I
         server.stop()
 
 
-async def call_and_speak(settings: Settings, play: bool, keys: str = "") -> str:
+async def call_and_speak(
+    settings: Settings, play: bool, keys: str = "", hang_up: bool = False
+) -> str:
     """One call: when the IVR listens, the caller leg plays the clip (or presses
-    ``keys``, or stays silent); the IVR's call id."""
+    ``keys``, or stays silent, or with ``hang_up`` hangs up); the IVR's call id."""
     listening = asyncio.Event()
     hold = asyncio.Event()
 
@@ -153,6 +155,9 @@ async def call_and_speak(settings: Settings, play: bool, keys: str = "") -> str:
                 await channel.exec("Playback", CLIP_SOUND)
             elif keys:
                 await channel.exec("SendDTMF", f"{keys},100,100")
+            if hang_up:
+                await channel.hangup()
+                return
             await asyncio.wait_for(hold.wait(), STEP)
         except (CallerHungUp, TimeoutError):
             return
@@ -229,3 +234,13 @@ async def test_a_key_still_works_while_the_ivr_listens_for_speech(
     summary, vias = recorded(speech_settings, call_id)
     assert [a["value"] for a in summary.answers] == ["lain"]
     assert vias == ["dtmf"]
+
+
+async def test_a_caller_who_hangs_up_while_the_ivr_listens_ends_the_call_cleanly(
+    speech_ivr: IvrProcess, speech_settings: Settings
+) -> None:
+    call_id = await call_and_speak(speech_settings, play=False, hang_up=True)
+    summary, vias = recorded(speech_settings, call_id)
+    assert summary.outcome == "hangup" and vias == []
+    log = "".join(speech_ivr.log)
+    assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
