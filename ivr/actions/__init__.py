@@ -28,5 +28,6 @@ ACTIONS: dict[str, Action] = {
     "laporan.cari_terbuka": pln.find_open_report,
     "laporan.buat": pln.create_report,
     "laporan.status": pln.report_status,
+    "apkt.issue_closed": pln.close_issue,
     "panggilan_balik.simpan": callbacks.request_callback,
 }

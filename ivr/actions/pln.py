@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ivr.backends.forms import report_request
-from ivr.backends.ports import BackendError, Backends, Report
+from ivr.backends.ports import BackendError, Backends, ClosedIssue, Report
 from ivr.domain import report_status as report_status_domain
 from ivr.domain.callerid import parse_caller_id
 from ivr.domain.greeting import local_period
 from ivr.domain.timezones import caller_zone
 from ivr.engine.context import CallContext
+from ivr.prompts.catalogue import fill
 
 #: Call variable holding the greeting period; recomputed once the caller's zone is known.
 PERIOD = "waktu"
@@ -154,3 +155,22 @@ async def report_status(ctx: CallContext, args: Mapping[str, Any]) -> str:
         }
     )
     return report_status_domain.status_kind(found.status)
+
+
+async def close_issue(ctx: CallContext, args: Mapping[str, Any]) -> str:
+    """Record the call in APKT as "Issue Closed" (the SOPs' "APKT Issue Closed").
+
+    Args: ``keterangan`` (the description; may use ``{variables}``), ``jenis`` and
+    ``sub_jenis`` (issue type and sub type, "Lain-lain" by default). Result: ``dicatat``
+    (``nomor_issue`` set).
+    """
+    issue = ClosedIssue(
+        issue_type=str(args.get("jenis", "Lain-lain")),
+        sub_issue_type=str(args.get("sub_jenis", "Lain-lain")),
+        description=fill(str(args.get("keterangan", "")), ctx.variables),
+        caller_number=parse_caller_id(ctx.variables.get("caller", "")).national,
+        idpel=ctx.variables.get("idpel", ""),
+        call_id=ctx.call_id,
+    )
+    ctx.variables["nomor_issue"] = await _backends(ctx).apkt.close_issue(issue)
+    return "dicatat"

@@ -29,6 +29,7 @@ from ivr.backends.ports import (
     BackendError,
     Backends,
     CallerInfo,
+    ClosedIssue,
     Customer,
     Report,
     ReportRequest,
@@ -286,6 +287,28 @@ class EmbeddedApkt(_Sqlite):
             )
 
         return self._run("create report", work)
+
+    async def close_issue(self, issue: ClosedIssue) -> str:
+        """Insert an ``apkt_issues`` row; its id is the record's number."""
+        created_at = _iso(self._now())
+
+        def work(conn: sqlite3.Connection) -> str:
+            cursor = conn.execute(
+                "INSERT INTO apkt_issues (call_id, issue_type, sub_issue_type, description,"
+                " caller_number, idpel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    issue.call_id,
+                    issue.issue_type,
+                    issue.sub_issue_type,
+                    issue.description,
+                    normalize_phone(issue.caller_number),
+                    _digits(issue.idpel),
+                    created_at,
+                ),
+            )
+            return str(cursor.lastrowid)
+
+        return self._run("close issue", work)
 
     async def open_reports(
         self, *, idpel: str = "", number: str = "", phone: str = ""

@@ -28,6 +28,7 @@ from ivr.backends.ports import (
     BackendError,
     Backends,
     CallerInfo,
+    ClosedIssue,
     CrmPort,
     Customer,
     CustomerPort,
@@ -135,6 +136,13 @@ class GuardedApkt:
             log.warning("backend %s", message)
             raise BackendError(message)
         return report
+
+    async def close_issue(self, issue: ClosedIssue) -> str:
+        return await self._guard.run(
+            "APKT close issue",
+            issue.idpel or issue.caller_number,
+            lambda: self.inner.close_issue(issue),
+        )
 
     async def report(self, number: str) -> Report | None:
         return await self._guard.run(

@@ -91,6 +91,22 @@ class Report:
     detail_status: str = ""
 
 
+@dataclass(frozen=True)
+class ClosedIssue:
+    """A call PLN 123 handled itself, recorded in APKT as "Issue Closed" (information
+    given, a request the caller must first prepare for, a PLN Mobile question)."""
+
+    #: APKT's issue type and sub issue type ("Lain-lain", "Lain-lain").
+    issue_type: str
+    sub_issue_type: str
+    #: The "Keterangan" field: "New PLN Mobile - Lupa password".
+    description: str
+    caller_number: str
+    idpel: str = ""
+    #: Id of the IVR call.
+    call_id: str = ""
+
+
 class CrmPort(Protocol):
     """The contact centre's CRM."""
 
@@ -120,12 +136,72 @@ class ApktPort(Protocol):
         """The report with this number, finished or not. A keluhan (``K...``) that was
         moved to gangguan gives the gangguan report it became (``G99...``)."""
 
+    async def close_issue(self, issue: ClosedIssue) -> str:
+        """Record a call handled at PLN 123 as an APKT "Issue Closed"; returns its id."""
+
 
 class CallbackPort(Protocol):
     """Call-back tasks for CSOs: callers who gave up waiting in a queue."""
 
     async def request(self, call_id: str, pop_id: str, number: str, queue: str) -> None:
         """Store a call-back to ``number`` (national form) for ``queue``'s CSOs."""
+
+
+@dataclass(frozen=True)
+class PowerChangeCheck:
+    """What AP2T shows when a power change to a target is entered (SOP tambah daya 7)."""
+
+    #: AP2T's notice that this product cannot be served at PLN 123 ("" when it can).
+    refusal: str = ""
+    #: What the change needs on PLN's side, which sets the SLA: ``sr`` (service line up
+    #: to 30 m), ``jtr`` (low-voltage network) or ``jtm`` (medium voltage, transformer).
+    network_work: str = "sr"
+
+
+@dataclass(frozen=True)
+class PowerChangeRequest:
+    """A power change the caller agreed to, as the AP2T form holds it."""
+
+    idpel: str
+    current_tariff: str
+    current_power_va: int
+    target_tariff: str
+    target_power_va: int
+    #: Rupiah of the first token for a prepaid meter (0 for postpaid).
+    stroom_awal: int
+    #: Cost parts in rupiah by name (biaya_penyambungan, meterai, stroom_awal, ppj, ppn).
+    costs: dict[str, int]
+    #: The caller owns the building (else acts for the owner with a power of attorney).
+    is_owner: bool
+    owner_nik: str
+    applicant_nik: str
+    applicant_name: str
+    #: The mobile number to confirm the connection with.
+    mobile_number: str
+    caller_number: str
+    call_id: str = ""
+
+
+@dataclass(frozen=True)
+class PowerChangeRegistration:
+    """A saved power-change request: the number the caller pays with."""
+
+    number: str
+    #: Last day (local ``YYYY-MM-DD``) the number can be paid with.
+    valid_until: str
+
+
+class Ap2tPort(Protocol):
+    """AP2T, PLN's customer service application (new connections, power changes)."""
+
+    async def arrears(self, idpel: str) -> int:
+        """Rupiah the customer still owes (bills, instalments); 0 when nothing."""
+
+    async def check_power_change(self, idpel: str, target_power_va: int) -> PowerChangeCheck:
+        """What AP2T says of changing this customer's power to ``target_power_va``."""
+
+    async def register_power_change(self, request: PowerChangeRequest) -> PowerChangeRegistration:
+        """Save the request (the form's "Simpan"); returns its registration number."""
 
 
 @dataclass(frozen=True)
@@ -137,3 +213,5 @@ class Backends:
     apkt: ApktPort
     #: The screen-pop's task list (None: call-backs cannot be taken).
     callbacks: CallbackPort | None = None
+    #: AP2T for power changes (None: tambah daya goes to a CSO).
+    ap2t: Ap2tPort | None = None

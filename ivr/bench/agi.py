@@ -20,7 +20,6 @@ import asyncio
 import base64
 import pickle
 import resource
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from typing import Any
 
 from ivr.agi import variables as var
 from ivr.config import Settings
-from ivr.prompts.catalogue import CATALOGUE_FILE, PromptCatalogue
+from ivr.prompts.catalogue import PromptCatalogue, copy_catalogue
 from ivr.testing.fake_asterisk import CallRecord, CallScript, End, place_call
 from ivr.tuning import tune_allocator
 
@@ -377,9 +376,7 @@ def _stub_audio(audio_dir: Path, into: Path) -> Path:
     ``STREAM FILE`` per prompt whether or not this checkout has rendered audio.
     """
     into.mkdir(parents=True)
-    catalogue_file = audio_dir / CATALOGUE_FILE
-    if catalogue_file.is_file():
-        shutil.copy(catalogue_file, into / CATALOGUE_FILE)
+    copy_catalogue(audio_dir, into)
     rendered = into / "rendered"
     rendered.mkdir()
     for prompt_id in PromptCatalogue.load(audio_dir).ids():

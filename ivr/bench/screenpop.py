@@ -110,9 +110,7 @@ async def _measure(settings: Settings, calls: int) -> PopLatencies:
 
         drain = asyncio.create_task(discard())
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS
-            )
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = await browser.new_page()
             base = f"http://127.0.0.1:{settings.web.port}"
             await page.goto(f"{base}/login")
@@ -185,4 +183,3 @@ async def run_bench(source: Settings, calls: int) -> str:
             await asyncio.to_thread(sandbox.stop)
         table = _table(result)
         return table + f"\nwall time: {time.perf_counter() - started:.0f} s"
-

@@ -21,7 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.prompts.catalogue import CATALOGUE_FILE, PLACEHOLDER, CatalogueError, PromptCatalogue
+from ivr.prompts.catalogue import (
+    CATALOGUE_FILE,
+    PLACEHOLDER,
+    CatalogueError,
+    PromptCatalogue,
+    catalogue_files,
+)
 from ivr.prompts.tts import TextToSpeech, speech_key
 
 log = logging.getLogger(__name__)
@@ -73,7 +79,7 @@ def build_prompts(
     rendered until then are kept and recorded in the manifest), and :class:`ValueError`
     for a prompt with nothing to say.
     """
-    if not (audio_dir / CATALOGUE_FILE).is_file():
+    if not catalogue_files(audio_dir):
         # PromptCatalogue takes a missing file as an empty catalogue; here that would
         # delete every rendered file of a mistyped folder.
         raise CatalogueError(f"{audio_dir / CATALOGUE_FILE}: no prompt catalogue there")

@@ -1,6 +1,8 @@
 """Prompt ids, their texts, and where their audio is.
 
-``audio/prompts.yaml`` maps each id to its Indonesian text. A recorded human prompt
+``audio/prompts.yaml`` maps each id to its Indonesian text; a flow's own prompts may
+live in ``audio/prompts/<flow>.yaml`` (read after it, in name order; an id given twice
+is an error naming both files). A recorded human prompt
 (``audio/recorded/ID.wav``) wins over a rendered one (``audio/rendered/ID.wav``).
 A flow names prompts by id, and an id may hold call variables: ``salam_{waktu}``.
 """
@@ -8,6 +10,7 @@ A flow names prompts by id, and an id may hold call variables: ``salam_{waktu}``
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +20,8 @@ import yaml
 PROMPT_ID = re.compile(r"^[a-z0-9_]+$")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 CATALOGUE_FILE = "prompts.yaml"
+#: Folder of further catalogue files, one per flow or topic.
+CATALOGUE_FOLDER = "prompts"
 AUDIO_FOLDERS = ("recorded", "rendered")
 
 
@@ -54,22 +59,16 @@ class PromptCatalogue:
 
     @classmethod
     def load(cls, audio_dir: Path) -> PromptCatalogue:
-        """Read ``prompts.yaml`` and find each prompt's audio under ``audio_dir``."""
+        """Read the catalogue files and find each prompt's audio under ``audio_dir``."""
         texts: dict[str, str] = {}
-        path = audio_dir / CATALOGUE_FILE
-        if path.is_file():
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                raise CatalogueError(f"{path}: not valid YAML: {exc}") from exc
-            if not isinstance(data, dict):
-                raise CatalogueError(f"{path}: must map prompt ids to texts")
-            for key, text in data.items():
-                if not PROMPT_ID.match(str(key)):
-                    raise CatalogueError(f"{path}: prompt id {key!r}: use a-z, 0-9 and _ only")
-                if not isinstance(text, str):
-                    raise CatalogueError(f"{path}: prompt {key!r}: the text must be a string")
-                texts[str(key)] = text.strip()
+        origin: dict[str, Path] = {}
+        for path in catalogue_files(audio_dir):
+            for key, text in _read_texts(path).items():
+                if key in origin:
+                    raise CatalogueError(
+                        f"{path}: prompt {key!r} is also in {origin[key]}; keep one"
+                    )
+                texts[key], origin[key] = text, path
         ids = set(texts)
         for folder in AUDIO_FOLDERS:
             if (audio_dir / folder).is_dir():
@@ -108,6 +107,39 @@ class PromptCatalogue:
         return any(
             shape.match(pid) and (entry.text or entry.audio) for pid, entry in self._entries.items()
         )
+
+
+def catalogue_files(audio_dir: Path) -> list[Path]:
+    """The catalogue files of ``audio_dir`` that exist: ``prompts.yaml``, then
+    ``prompts/*.yaml`` in name order."""
+    main = audio_dir / CATALOGUE_FILE
+    extra = sorted((audio_dir / CATALOGUE_FOLDER).glob("*.yaml"))
+    return ([main] if main.is_file() else []) + extra
+
+
+def copy_catalogue(source: Path, audio_dir: Path) -> None:
+    """Copy ``source``'s catalogue files (not its audio) into ``audio_dir``."""
+    for path in catalogue_files(source):
+        target = audio_dir / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+
+
+def _read_texts(path: Path) -> dict[str, str]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CatalogueError(f"{path}: must map prompt ids to texts")
+    texts: dict[str, str] = {}
+    for key, text in data.items():
+        if not PROMPT_ID.match(str(key)):
+            raise CatalogueError(f"{path}: prompt id {key!r}: use a-z, 0-9 and _ only")
+        if not isinstance(text, str):
+            raise CatalogueError(f"{path}: prompt {key!r}: the text must be a string")
+        texts[str(key)] = text.strip()
+    return texts
 
 
 def _audio(audio_dir: Path, prompt_id: str) -> Path | None:

@@ -7,18 +7,17 @@ without depending on rendered speech.
 
 from __future__ import annotations
 
-import shutil
 import wave
 from pathlib import Path
 
-from ivr.prompts.catalogue import CATALOGUE_FILE, PromptCatalogue
+from ivr.prompts.catalogue import PromptCatalogue, copy_catalogue
 
 
 def write_silent_prompts(source: Path, audio_dir: Path, seconds: float = 0.4) -> None:
     """A copy of ``source``'s prompt catalogue in ``audio_dir``, every prompt rendered
     as ``seconds`` of silence (but those with ``{variables}``, spoken at run time)."""
     audio_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source / CATALOGUE_FILE, audio_dir / CATALOGUE_FILE)
+    copy_catalogue(source, audio_dir)
     rendered = audio_dir / "rendered"
     rendered.mkdir(exist_ok=True)
     frames = b"\x00\x00" * int(8000 * seconds)

@@ -26,6 +26,8 @@ def mismatches(summary: CallSummary, expect: Expect) -> list[str]:
         problems.append(f"report: expected none, got {summary.report['number']}")
     elif isinstance(expect.report, dict):
         problems.extend(_report_mismatches(summary, expect.report))
+    if expect.issues is not None and summary.issues != expect.issues:
+        problems.append(f"APKT issues: expected {expect.issues}, got {summary.issues}")
     if expect.variables is not None:
         for name, value in expect.variables.items():
             if summary.variables.get(name) != value:

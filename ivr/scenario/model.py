@@ -27,6 +27,9 @@ class Expect(BaseModel):
     #: Fields of the report filed (``wo_type``, ``problem_text``; ``number: any`` checks
     #: that there is one), or ``none`` for no report.
     report: dict[str, str] | Literal["none"] | None = None
+    #: The ``Keterangan`` of each APKT "Issue Closed" the call recorded, in order
+    #: (``[]``: none).
+    issues: list[str] | None = None
     #: Call variables at the end (a subset; the screen-pop shows them to the CSO).
     variables: dict[str, str] | None = None
 

@@ -58,6 +58,8 @@ class CallSummary:
     screenpop: dict[str, Any] | None
     report: dict[str, Any] | None
     variables: dict[str, str] = field(default_factory=dict)
+    #: APKT "Issue Closed" records the call made: their ``Keterangan``, in order.
+    issues: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` shape of a scenario result."""
@@ -69,6 +71,7 @@ class CallSummary:
             "asks": self.asks,
             "answers": self.answers,
             "report": self.report,
+            "issues": self.issues,
             "queue": self.queue,
             "screenpop": self.screenpop,
         }
@@ -214,6 +217,12 @@ def read_summary(conn: sqlite3.Connection, call_id: str) -> CallSummary | None:
         " ORDER BY created_at DESC",
         (call_id,),
     ).fetchone()
+    issues = [
+        description
+        for (description,) in conn.execute(
+            "SELECT description FROM apkt_issues WHERE call_id = ? ORDER BY id", (call_id,)
+        )
+    ]
     return CallSummary(
         call_id=row[0],
         flow=row[1],
@@ -230,4 +239,5 @@ def read_summary(conn: sqlite3.Connection, call_id: str) -> CallSummary | None:
             else None
         ),
         variables=json.loads(row[7] or "{}"),
+        issues=issues,
     )

@@ -116,6 +116,40 @@ MIGRATIONS: list[str] = [
     ALTER TABLE reports ADD COLUMN ctt_token TEXT NOT NULL DEFAULT '';
     ALTER TABLE reports ADD COLUMN detail_status TEXT NOT NULL DEFAULT '';
     """,
+    # 5: APKT "Issue Closed" records: calls PLN 123 handled itself
+    """
+    CREATE TABLE apkt_issues (
+        id INTEGER PRIMARY KEY,
+        call_id TEXT NOT NULL DEFAULT '',
+        issue_type TEXT NOT NULL,
+        sub_issue_type TEXT NOT NULL,
+        description TEXT NOT NULL,
+        caller_number TEXT NOT NULL DEFAULT '',
+        idpel TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX apkt_issues_call ON apkt_issues(call_id);
+    """,
+    # 6: the embedded AP2T: what it says of a customer's power change, and the
+    # power-change requests saved (registration numbers)
+    """
+    CREATE TABLE ap2t_accounts (
+        idpel TEXT PRIMARY KEY,
+        arrears_rp INTEGER NOT NULL DEFAULT 0,
+        refusal TEXT NOT NULL DEFAULT '',
+        network_work TEXT NOT NULL DEFAULT 'sr'
+    );
+    CREATE TABLE ap2t_registrations (
+        number TEXT PRIMARY KEY,
+        call_id TEXT NOT NULL DEFAULT '',
+        idpel TEXT NOT NULL,
+        target_power_va INTEGER NOT NULL,
+        fields TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        valid_until TEXT NOT NULL
+    );
+    CREATE INDEX ap2t_registrations_call ON ap2t_registrations(call_id);
+    """,
 ]
 
 

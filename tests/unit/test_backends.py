@@ -21,6 +21,7 @@ from ivr.backends.ports import (
     BackendError,
     Backends,
     CallerInfo,
+    ClosedIssue,
     Customer,
     Report,
     ReportRequest,
@@ -342,6 +343,35 @@ async def test_mobile_number_finds_report(db: EmbeddedDatabase) -> None:
     assert [r.number for r in await apkt.open_reports(phone="085711112222")] == [made.number]
     assert made.idpel == ""
     assert await apkt.open_reports(idpel="") == []
+
+
+async def test_closed_issue_is_stored_and_joins_its_call(
+    db_path: Path, db: EmbeddedDatabase
+) -> None:
+    store = CallStore(db_path)
+    try:
+        await store.start_call("c-issue", "main", "+6281234567890", "Local/x", "1.1")
+        issue = ClosedIssue(
+            issue_type="Lain-lain",
+            sub_issue_type="Lain-lain",
+            description="New PLN Mobile - Lupa password",
+            caller_number="+6281234567890",
+            idpel="5300 1234 5678",
+            call_id="c-issue",
+        )
+        first = await guarded(db.backends(), timeout=1.0).apkt.close_issue(issue)
+        second = await EmbeddedApkt(db.conn).close_issue(issue)
+        assert int(second) == int(first) + 1
+        with sqlite3.connect(db_path) as conn:
+            stored = conn.execute(
+                "SELECT caller_number, idpel FROM apkt_issues WHERE id = ?", (int(first),)
+            ).fetchone()
+            summary = read_summary(conn, "c-issue")
+        assert stored == ("081234567890", "530012345678")
+        assert summary is not None
+        assert summary.issues == ["New PLN Mobile - Lupa password"] * 2
+    finally:
+        store.close()
 
 
 async def test_sqlite_errors_become_backend_errors(db_path: Path) -> None:
