@@ -70,4 +70,5 @@ async def open_call(
         | {f"arg{i}": value for i, value in enumerate(args or (), start=1)},
         backends=backends,
         speech_attempts=settings.speech.attempts if settings.speech.model_path else 0,
+        tables=library.tables,
     )

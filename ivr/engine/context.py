@@ -6,7 +6,9 @@ import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from ivr.backends.ports import Backends
 from ivr.engine.loader import LoadedFlow
@@ -15,6 +17,8 @@ from ivr.engine.port import Audio, CallPort, Digits, Number, Segment
 from ivr.prompts.catalogue import PromptCatalogue, fill
 from ivr.speech.number_words import to_words
 from ivr.store.calls import CallStore
+
+TableT = TypeVar("TableT", bound=BaseModel)
 
 Action = Callable[["CallContext", Mapping[str, Any]], Awaitable[str]]
 
@@ -51,6 +55,16 @@ class CallContext:
     queue: str | None = None
     #: Attempts of each input that listen for speech (0: keys only).
     speech_attempts: int = 0
+    #: The flows' data tables by name (``flows/data/<name>.yaml``).
+    tables: Mapping[str, BaseModel] = field(default_factory=dict)
+
+    def table(self, name: str, model: type[TableT]) -> TableT:
+        """The data table ``name``; :class:`LookupError` when it is missing or not a
+        ``model`` (the action fails, and the caller goes to a CSO)."""
+        table = self.tables.get(name)
+        if not isinstance(table, model):
+            raise LookupError(f"data table {name!r} is missing: add flows/data/{name}.yaml")
+        return table
 
     def render(self, prompt: list[PromptPart], spoken: bool = False) -> list[Segment]:
         """A flow's prompt parts as segments to play, variables filled in.

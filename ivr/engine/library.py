@@ -7,23 +7,32 @@ by file and line; the server keeps the last good set.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.engine.loader import FlowError, FlowProblem, LoadedFlow, load_flow_file
+from pydantic import BaseModel
+
+from ivr.engine.loader import FlowError, FlowProblem, LoadedFlow, load_data_file, load_flow_file
 from ivr.engine.validate import check_flows
 from ivr.prompts.catalogue import CatalogueError, PromptCatalogue
+from ivr.tables import TABLE_MODELS
 
 log = logging.getLogger(__name__)
 
 
+#: Folder of a flows folder holding the data tables actions read (``flows/data``).
+DATA_FOLDER = "data"
+
+
 @dataclass(frozen=True)
 class FlowLibrary:
-    """Flows by name, and the prompt catalogue they speak from."""
+    """Flows by name, the prompt catalogue they speak from, and the data tables
+    (``flows/data/<name>.yaml``, validated) their actions read."""
 
     flows: dict[str, LoadedFlow]
     catalogue: PromptCatalogue
+    tables: Mapping[str, BaseModel] = field(default_factory=dict)
 
 
 def flow_files(flows_dir: Path) -> list[Path]:
@@ -31,9 +40,37 @@ def flow_files(flows_dir: Path) -> list[Path]:
     return sorted(flows_dir.glob("*.yaml"))
 
 
-def load_library(flows_dir: Path, audio_dir: Path, action_names: Iterable[str]) -> FlowLibrary:
-    """Every flow of ``flows_dir``, checked; :class:`FlowError` lists all problems."""
+def load_tables(
+    data_dir: Path, models: Mapping[str, type[BaseModel]]
+) -> tuple[dict[str, BaseModel], list[FlowProblem]]:
+    """Each ``data_dir/<name>.yaml`` validated as ``models[name]``, and the problems."""
+    tables: dict[str, BaseModel] = {}
     problems: list[FlowProblem] = []
+    for file in sorted(data_dir.glob("*.yaml")):
+        model = models.get(file.stem)
+        if model is None:
+            known = ", ".join(sorted(models)) or "none"
+            problems.append(FlowProblem(file, None, f"unknown data table; known: {known}"))
+            continue
+        try:
+            tables[file.stem] = load_data_file(file, model)
+        except FlowError as exc:
+            problems.extend(exc.problems)
+    return tables, problems
+
+
+def load_library(
+    flows_dir: Path,
+    audio_dir: Path,
+    action_names: Iterable[str],
+    table_models: Mapping[str, type[BaseModel]] | None = None,
+) -> FlowLibrary:
+    """Every flow of ``flows_dir`` and its data tables, checked; :class:`FlowError`
+    lists all problems. ``table_models``: the schema of each table by name (default:
+    :data:`ivr.tables.TABLE_MODELS`)."""
+    tables, problems = load_tables(
+        flows_dir / DATA_FOLDER, TABLE_MODELS if table_models is None else table_models
+    )
     try:
         catalogue = PromptCatalogue.load(audio_dir)
     except CatalogueError as exc:
@@ -52,7 +89,7 @@ def load_library(flows_dir: Path, audio_dir: Path, action_names: Iterable[str]) 
     problems.extend(check_flows(flows, catalogue.exists, action_names))
     if problems:
         raise FlowError(problems)
-    return FlowLibrary(flows, catalogue)
+    return FlowLibrary(flows, catalogue, tables)
 
 
 class LibraryHolder:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ivr.engine.model import Flow
 
@@ -185,6 +185,36 @@ def parse_flow_text(text: str, file: Path) -> LoadedFlow:
             ]
         )
     return LoadedFlow(flow, source)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def load_data_file(file: Path, model: type[ModelT]) -> ModelT:
+    """An ops-edited data file (``flows/data/*.yaml``) validated as ``model``;
+    :class:`FlowError` with file and line when it does not fit."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FlowError([FlowProblem(file, None, f"cannot read: {exc}")]) from exc
+    source = SourceMap(file)
+    try:
+        tree = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise FlowError([FlowProblem(file, line, f"not valid YAML: {reason}")]) from exc
+    if tree is None:
+        raise FlowError([FlowProblem(file, None, "the file is empty")])
+    problems: list[FlowProblem] = []
+    data = _to_data(tree, (), source, problems)
+    if problems:
+        raise FlowError(problems)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise FlowError(_pydantic_problems(exc, source)) from exc
 
 
 def load_flow_file(file: Path) -> LoadedFlow:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ConfigDict, PositiveInt
 
 from ivr.engine.library import LibraryHolder, load_library
 from ivr.engine.loader import FlowError, LoadedFlow, load_flow_file, parse_flow_text
@@ -327,3 +328,39 @@ def test_holder_refuses_to_start_on_bad_flows(tmp_path: Path) -> None:
     flows, audio = make_project(tmp_path, "unknown_kind")
     with pytest.raises(FlowError):
         LibraryHolder(flows, audio, ACTIONS)
+
+
+# --- data tables (flows/data/<name>.yaml) ----------------------------------------------
+
+
+class Rates(BaseModel):
+    """A stand-in table schema."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    rates: dict[str, PositiveInt]
+
+
+def test_a_data_table_loads_as_its_model(tmp_path: Path) -> None:
+    flows, audio = make_project(tmp_path, "good", "good_sub")
+    (flows / "data").mkdir()
+    (flows / "data" / "tarif.yaml").write_text(
+        "source: Permen ESDM\nrates:\n  R1: 775\n", encoding="utf-8"
+    )
+    library = load_library(flows, audio, ACTIONS, {"tarif": Rates})
+    assert library.tables["tarif"] == Rates(source="Permen ESDM", rates={"R1": 775})
+
+
+def test_a_broken_data_table_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    flows, audio = make_project(tmp_path, "good", "good_sub")
+    (flows / "data").mkdir()
+    (flows / "data" / "tarif.yaml").write_text(
+        "source: Permen ESDM\nrates:\n  R1: 775\n  R2: -5\n", encoding="utf-8"
+    )
+    (flows / "data" / "lain.yaml").write_text("a: 1\n", encoding="utf-8")
+    with pytest.raises(FlowError) as caught:
+        load_library(flows, audio, ACTIONS, {"tarif": Rates})
+    assert found(caught.value) == [
+        ("lain.yaml", None, "unknown data table; known: tarif"),
+        ("tarif.yaml", 4, "rates.R2: Input should be greater than 0"),
+    ]
