@@ -269,6 +269,8 @@ class TransferNode(NodeBase):
     kind: Literal["transfer"]
     queue: str | None = None
     prompt: list[PromptPart] = Field(default_factory=list)
+    #: Lines for the CSO's screen-pop, over the flow's ``defaults.pop``.
+    pop: dict[str, str] = Field(default_factory=dict)
 
     _list = field_validator("prompt", mode="before")(_as_list)
 
@@ -327,6 +329,9 @@ class FlowDefaults(Strict):
     nomatch: list[list[PromptPart]] = Field(default_factory=list)
     #: Queue of the implicit ``cso`` node (default: the configured default queue).
     cso_queue: str | None = None
+    #: Lines the CSO's screen-pop shows when a call is queued from this flow: label ->
+    #: text with ``{variables}``. A line whose variables are not all set is left out.
+    pop: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("cso_key", "repeat_key")
     @classmethod

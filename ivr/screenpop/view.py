@@ -118,6 +118,7 @@ def apkt_block(view: PopView) -> str:
         lines.append(("Kondisi listrik", view["power_state_label"]))
     if view["report_number"]:
         lines.append(("No. laporan", view["report_number"]))
+    lines += [(note["label"], note["value"]) for note in view["notes"]]
     width = max((len(label) for label, value in lines if value), default=0)
     text = [f"{label.ljust(width)} : {value}" for label, value in lines if value]
     readings = [row for row in view["self_diagnosis"] if row["value"]]
@@ -160,6 +161,11 @@ def pop_view(
         "apkt": _apkt(data),
         "report_number": data.get("report_number", ""),
         "open_report": data.get("open_report"),
+        "notes": [
+            {"label": str(n.get("label", "")), "value": str(n.get("value", ""))}
+            for n in data.get("notes") or []
+            if isinstance(n, dict)
+        ],
         "note": "Panggilan tidak melalui IVR" if data.get("bypassed_ivr") else "",
     }
     view["apkt_block"] = apkt_block(view)

@@ -15,16 +15,32 @@ from ivr.backends.forms import report_request
 from ivr.domain import self_diagnosis
 from ivr.engine.context import CallContext
 from ivr.engine.model import Flow, TransferNode
-from ivr.prompts.catalogue import fill
+from ivr.prompts.catalogue import PLACEHOLDER, fill
 from ivr.steps.base import Outcome, Reason, StepResult
 
 log = logging.getLogger(__name__)
 
 
-def screenpop_data(ctx: CallContext, queue: str) -> dict[str, Any]:
+def pop_notes(lines: Mapping[str, str], variables: Mapping[str, str]) -> list[dict[str, str]]:
+    """A flow's ``pop:`` lines filled from the call; a line that names a variable the
+    call has not set (or set empty) is left out, so the CSO sees no half sentences."""
+    notes = []
+    for label, template in lines.items():
+        names = PLACEHOLDER.findall(template)
+        if any(not variables.get(name) for name in names):
+            continue
+        value = fill(template, dict(variables)).strip()
+        if value:
+            notes.append({"label": label, "value": value})
+    return notes
+
+
+def screenpop_data(
+    ctx: CallContext, queue: str, notes: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
     """What the CSO's screen shows: who calls, every answer in the order given, the path,
-    and the APKT form as far as the call filled it (suggested problem text and WO type
-    included), so nobody asks twice."""
+    the APKT form as far as the call filled it (suggested problem text and WO type
+    included), and the flow's own lines (``notes``), so nobody asks twice."""
     form: dict[str, Any] | None = None
     if ctx.variables.get("problem_text"):  # a gangguan call: the flow set up a report
         try:
@@ -51,6 +67,7 @@ def screenpop_data(ctx: CallContext, queue: str) -> dict[str, Any]:
         "path": list(ctx.path),
         "apkt": form,
         "report_number": ctx.variables.get("report_number", ""),
+        "notes": notes or [],
         # The caller's earlier report, when the flow found one (lapor ulang).
         "open_report": (
             {
@@ -86,9 +103,12 @@ def _customer(v: Mapping[str, str]) -> dict[str, Any] | None:
     }
 
 
-async def hand_to_queue(ctx: CallContext, queue: str) -> StepResult:
+async def hand_to_queue(
+    ctx: CallContext, queue: str, notes: list[dict[str, str]] | None = None
+) -> StepResult:
     """Store the pop and tell the dialplan to queue the call."""
-    pop_id = await ctx.store.record_screenpop(ctx.call_id, queue, screenpop_data(ctx, queue))
+    data = screenpop_data(ctx, queue, notes)
+    pop_id = await ctx.store.record_screenpop(ctx.call_id, queue, data)
     ctx.queue = queue
     await ctx.port.hand_over(queue, pop_id)
     return StepResult(Reason.DONE, outcome=Outcome.QUEUED)
@@ -98,4 +118,5 @@ async def run(node: TransferNode, ctx: CallContext, flow: Flow) -> StepResult:
     """Say the hand-over prompt, then queue."""
     await ctx.play(node.prompt, barge_in=False)
     queue = fill(node.queue or flow.defaults.cso_queue or "", ctx.variables)
-    return await hand_to_queue(ctx, queue or ctx.default_queue)
+    notes = pop_notes(flow.defaults.pop | node.pop, ctx.variables)
+    return await hand_to_queue(ctx, queue or ctx.default_queue, notes)

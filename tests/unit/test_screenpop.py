@@ -17,6 +17,7 @@ from ivr.config import AgentSettings
 from ivr.screenpop.events import BYPASS_PREFIX, QueueEvent, queue_event
 from ivr.screenpop.hub import Message, PopHub
 from ivr.screenpop.view import pop_view
+from ivr.steps.transfer import pop_notes
 from ivr.store import pops
 from ivr.store.calls import CallStore
 from ivr.store.pops import Delivery, PopStore
@@ -330,3 +331,22 @@ def test_view_of_a_keyed_number_nobody_has() -> None:
     view = pop_view(data, delivery(), ZONE)
     assert view["customer"]["meter_number"] == "14299999999"
     assert view["customer"]["idpel"] == ""
+
+
+def test_a_flows_pop_lines_are_shown_and_pasted() -> None:
+    notes = pop_notes(
+        {
+            "Daya tujuan": "{target_power} VA",
+            "No. registrasi": "{registrasi}",
+            "Topik": "PLN Mobile - {topik}",
+        },
+        {"target_power": "3500", "registrasi": "", "topik": "lupa password"},
+    )
+    assert notes == [
+        {"label": "Daya tujuan", "value": "3500 VA"},
+        {"label": "Topik", "value": "PLN Mobile - lupa password"},
+    ]
+    view = pop_view({**POP_DATA, "notes": notes}, delivery(), ZONE)
+    assert view["notes"] == notes
+    assert any(line.endswith(": 3500 VA") for line in view["apkt_block"].splitlines())
+    assert pop_view(POP_DATA, delivery(), ZONE)["notes"] == []

@@ -152,6 +152,7 @@
       el("div", { className: "columns" }, [
         el("div", { className: "column" }, [
           callerBlock(pop.caller || {}),
+          notesBlock(pop),
           customerBlock(pop.customer),
           powerBlock(pop),
           apktBlock(pop),
@@ -296,6 +297,20 @@
         ])),
         body,
       ]),
+    ]);
+  }
+
+  // The flow's own lines for the CSO (tambah daya, PLN Mobile ...), absent when none.
+  function notesBlock(pop) {
+    var notes = Array.isArray(pop.notes) ? pop.notes : [];
+    if (notes.length === 0) {
+      return null;
+    }
+    return section("Catatan IVR", "notes", [
+      el("dl", { "data-field": "notes" }, notes.map(function (n) {
+        n = n || {};
+        return row(shown(n.label), el("span", { className: "selectable" }, shown(n.value)));
+      })),
     ]);
   }
 
