@@ -10,4 +10,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-TABLE_MODELS: dict[str, type[BaseModel]] = {}
+from ivr.domain import pln_mobile, tambah_daya
+
+TABLE_MODELS: dict[str, type[BaseModel]] = {
+    tambah_daya.TABLE: tambah_daya.TariffTable,
+    pln_mobile.TABLE: pln_mobile.AdminFeeTable,
+}

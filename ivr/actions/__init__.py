@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ivr.actions import callbacks, pln
+from ivr.actions import callbacks, mobile, pln, power
 from ivr.engine.context import Action, CallContext
 from ivr.prompts.catalogue import fill
 
@@ -30,4 +30,15 @@ ACTIONS: dict[str, Action] = {
     "laporan.status": pln.report_status,
     "apkt.issue_closed": pln.close_issue,
     "panggilan_balik.simpan": callbacks.request_callback,
+    "pln_mobile.topik": mobile.choose_topic,
+    "pln_mobile.biaya_admin": mobile.admin_fee,
+    "itsm.cari": mobile.find_ticket,
+    "itsm.buat": mobile.create_ticket,
+    "itsm.catat_ulang": mobile.note_reported_again,
+    "tambah_daya.tunggakan": power.check_arrears,
+    "tambah_daya.cek_daya": power.check_target_power,
+    "tambah_daya.cek_ap2t": power.check_ap2t,
+    "tambah_daya.biaya": power.compute_costs,
+    "tambah_daya.daftar": power.register,
+    "tambah_daya.keakraban": power.intimacy,
 }

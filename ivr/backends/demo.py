@@ -5,7 +5,8 @@ puts the demo back as described (report statuses included) and touches nothing e
 Every identity here is fictional: the names are common Indonesian names, the numbers
 are patterned (``0812-3456-7890``, ``021-555-1234``) and belong to no one.
 
-Customers (all prepaid, so each has an 11-digit meter number besides its 12-digit IDPEL):
+Customers (prepaid but Dewi Lestari's shop, so each has an 11-digit meter number besides
+its 12-digit IDPEL):
 
 ============  ===========  =================  ===============================  ==============  ====================  ==================  =======  ========================================  =============
 IDPEL         Meter        Name               Street                           Area            Unit                  Posko               Tariff   Region                                    Time zone
@@ -19,7 +20,19 @@ IDPEL         Meter        Name               Street                           A
 722300778899  56078899001  Andi Nurhayati     Jl. A.P. Pettarani No. 15        Panakkukang     UP3 Makassar Selatan  ULP Panakkukang     R1 2200  UID Sulawesi Selatan, Tenggara dan Barat  Asia/Makassar
 911100334455  14234455667  Yohanes Wenda      Jl. Raya Abepura No. 3           Abepura         UP3 Jayapura          ULP Abepura         R1M 900  UID Papua dan Papua Barat                 Asia/Jayapura
 912200556677  14256677889  Maria Latuconsina  Jl. Sultan Hairun No. 5          Sirimau         UP3 Ambon             ULP Ambon Kota      R2 5500  UIW Maluku dan Maluku Utara               Asia/Jayapura
+532300998877  (postpaid)   Dewi Lestari       Jl. RS Fatmawati No. 30          Cilandak        UP3 Bulungan          ULP Cilandak        B1 3500  UID Jakarta Raya                          Asia/Jakarta
 ============  ===========  =================  ===============================  ==============  ====================  ==================  =======  ========================================  =============
+
+AP2T (``ap2t_accounts``; any other customer owes nothing, gets no notice, and a change
+to three phase needs only a service line of up to 30 m, so 5 days):
+
+============  ==========  =====================================================  =======
+IDPEL         Arrears     Notice (the request cannot be taken at PLN 123)        Network
+============  ==========  =====================================================  =======
+537200135790  Rp 245.500                                                         sr
+514400112233              the customer must apply at the unit (P2TL in progress)  sr
+532300998877                                                                     jtr
+============  ==========  =====================================================  =======
 
 CRM callers (any other number, e.g. ``087800001111``, is unknown to the CRM; Agus
 Setiawan, Sri Rahayu and Maria Latuconsina have no CRM entry):
@@ -33,6 +46,7 @@ Phone         Name               Salutation  Past contacts  Notes
 03615550123   I Made Sudarma     Bapak       1              PSTN Denpasar (0361), WITA
 082190001234  Andi Nurhayati     Ibu         2              mobile, WITA; open report mutated from K
 081344556677  Yohanes Wenda      Bapak       0              mobile, WIT; one report, CTT with a visit
+081355557777  Dewi Lestari       Ibu         0              mobile, WIB; a postpaid shop (tambah daya)
 ============  =================  ==========  =============  ==============================================
 
 Reports (``reports`` table; open means a status other than SELESAI, BATAL, NYALA):
@@ -59,6 +73,19 @@ So the "reported before" path finds G2503100000123 for Rina Wulandari by her pho
 number; Budi Santoso's finished report is not found; Andi Nurhayati's open report is
 found by her phone, her IDPEL, ``G9925020300011`` or the old keluhan number
 ``K2502030000007``. Every other customer has no report.
+
+ITSM tickets (``itsm_tickets``, no notes; finished means Resolved or Closed; the embedded
+ITSM numbers new tickets from 800001 up, so any other number is unknown):
+
+======  ========  ============  ==========================================================
+Number  Status    Caller        Summary
+======  ========  ============  ==========================================================
+733905  Active    081234567890  Pelanggan tidak dapat login (Budi Santoso): reported again,
+                                it gets a note and no new ticket
+748975  Resolved  0215551234    Pembayaran token melalui GoPay belum masuk ke riwayat
+                                transaksi (Siti Aminah): reported again, a new ticket
+                                citing it
+======  ========  ============  ==========================================================
 """  # noqa: E501
 
 from __future__ import annotations
@@ -67,13 +94,16 @@ import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 
+from ivr.backends.ap2t import upsert_account
 from ivr.backends.embedded import (
     FINISHED_STATUSES,
+    immediate,
     open_database,
     upsert_caller,
     upsert_customer,
     upsert_report,
 )
+from ivr.backends.itsm import seed_demo_tickets
 from ivr.backends.ports import (
     BackendError,
     CallerInfo,
@@ -130,6 +160,17 @@ CUSTOMERS: list[Customer] = [
     _customer("912200556677", "14256677889", "Maria Latuconsina", "Jl. Sultan Hairun No. 5",
               "Sirimau", "UP3 Ambon", "ULP Ambon Kota", "R2", 5500,
               "UIW Maluku dan Maluku Utara", JAYAPURA),
+    _customer("532300998877", "", "Dewi Lestari", "Jl. RS Fatmawati No. 30",
+              "Cilandak", "UP3 Bulungan", "ULP Cilandak", "B1", 3500,
+              "UID Jakarta Raya", JAKARTA),
+]  # fmt: skip
+
+#: What AP2T says of some customers: (IDPEL, arrears, notice, network work).
+AP2T_ACCOUNTS: list[tuple[str, int, str, str]] = [
+    ("537200135790", 245500, "", "sr"),
+    ("514400112233", 0, "Pelanggan sedang dalam pemeriksaan P2TL; permohonan perubahan daya"
+     " diajukan di unit layanan pelanggan.", "sr"),
+    ("532300998877", 0, "", "jtr"),
 ]  # fmt: skip
 
 CALLERS: list[CallerInfo] = [
@@ -139,6 +180,7 @@ CALLERS: list[CallerInfo] = [
     CallerInfo("03615550123", "I Made Sudarma", "Bapak", 1),
     CallerInfo("082190001234", "Andi Nurhayati", "Ibu", 2),
     CallerInfo("081344556677", "Yohanes Wenda", "Bapak", 0),
+    CallerInfo("081355557777", "Dewi Lestari", "Ibu", 0),
 ]
 
 #: The open report of the "reported before" demo (Rina Wulandari).
@@ -290,21 +332,20 @@ def seed(path: Path | str) -> str:
     conn = open_database(path)
     reports = _reports()
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             for customer in CUSTOMERS:
                 upsert_customer(conn, customer)
             for caller in CALLERS:
                 upsert_caller(conn, caller)
+            for idpel, arrears, refusal, network in AP2T_ACCOUNTS:
+                upsert_account(
+                    conn, idpel, arrears_rp=arrears, refusal=refusal, network_work=network
+                )
             for report, request, mobile, mutated_from in reports:
                 upsert_report(
                     conn, report, asdict(request), mobile_number=mobile, mutated_from=mutated_from
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            tickets = seed_demo_tickets(conn)
     except sqlite3.Error as exc:
         raise BackendError(f"demo seed {path}: {type(exc).__name__}: {exc}") from exc
     finally:
@@ -312,5 +353,5 @@ def seed(path: Path | str) -> str:
     open_count = sum(1 for report, *_ in reports if report.status not in FINISHED_STATUSES)
     return (
         f"demo data in {path}: {len(CUSTOMERS)} customers, {len(CALLERS)} CRM callers,"
-        f" {len(reports)} reports ({open_count} open)"
+        f" {len(reports)} reports ({open_count} open), {tickets} ITSM tickets"
     )

@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -58,13 +59,14 @@ _CUSTOMER_COLUMNS = (
 )
 
 
-def _digits(text: str) -> str:
+def digits_only(text: str) -> str:
+    """The digits of ``text`` (``"5321 1234-5678"`` gives ``"532112345678"``)."""
     return re.sub(r"\D", "", text or "")
 
 
 def normalize_phone(phone: str) -> str:
     """A phone number in national form (``0812...``, ``021...``), or "" when too short."""
-    if len(_digits(phone)) < 7:
+    if len(digits_only(phone)) < 7:
         return ""
     return national(phone)
 
@@ -74,12 +76,29 @@ def normalize_report_number(number: str) -> str:
     return re.sub(r"[\s\-]", "", number or "").upper()
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
+    """The current time, aware, in UTC (the embedded backends' default clock)."""
     return datetime.now(UTC)
 
 
-def _iso(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
+    """How the embedded backends store a moment: UTC ISO 8601 to the millisecond."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back
+    on any exception (a cancelled call too). Taking the write lock first makes a
+    read-then-insert (the next number) safe against other connections and processes."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def open_database(path: Path | str) -> sqlite3.Connection:
@@ -92,7 +111,7 @@ def open_database(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
-class _Sqlite:
+class SqliteBackend:
     """Runs a query on the shared connection; sqlite errors become BackendError."""
 
     _what = "embedded backend"
@@ -110,7 +129,7 @@ class _Sqlite:
 # -- CRM ------------------------------------------------------------------------------
 
 
-class EmbeddedCrm(_Sqlite):
+class EmbeddedCrm(SqliteBackend):
     """Callers the contact centre has spoken to, by phone number (``crm_callers``)."""
 
     _what = "embedded CRM"
@@ -150,14 +169,14 @@ def _customer(row: Any) -> Customer:
     return Customer(*values)
 
 
-class EmbeddedCustomers(_Sqlite):
+class EmbeddedCustomers(SqliteBackend):
     """Customer master data (``customers``)."""
 
     _what = "embedded customer data"
 
     async def find(self, idpel_or_meter: str) -> Customer | None:
         """By a 12-digit IDPEL or an 11-digit meter number; None for other lengths."""
-        key = _digits(idpel_or_meter)
+        key = digits_only(idpel_or_meter)
         if len(key) == 12:
             column = "idpel"
         elif len(key) == 11:
@@ -213,7 +232,7 @@ class EmbeddedCallbacks:
         insert_callback(self._conn, call_id, pop_id, number, queue)
 
 
-class EmbeddedApkt(_Sqlite):
+class EmbeddedApkt(SqliteBackend):
     """Gangguan reports in the ``reports`` table the call store created.
 
     ``now`` gives the current time (an aware datetime); tests pass a fixed clock.
@@ -221,7 +240,7 @@ class EmbeddedApkt(_Sqlite):
 
     _what = "embedded APKT"
 
-    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime] = utc_now) -> None:
         super().__init__(conn)
         self._now = now
 
@@ -230,15 +249,14 @@ class EmbeddedApkt(_Sqlite):
         moment = self._now()
         day = moment.astimezone(WIB).date()
         prefix = format_report_number("G", 1, day)[:-SEQUENCE_DIGITS]
-        created_at = _iso(moment)
+        created_at = iso_time(moment)
         fields = json.dumps(asdict(request), ensure_ascii=False)
-        idpel = _digits(request.idpel)
+        idpel = digits_only(request.idpel)
         caller = normalize_phone(request.caller_number)
         mobile = normalize_phone(request.mobile_number)
 
         def work(conn: sqlite3.Connection) -> Report:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(conn):
                 (last,) = conn.execute(
                     "SELECT MAX(number) FROM reports WHERE number BETWEEN ? AND ?"
                     " AND length(number) = ?",
@@ -271,11 +289,6 @@ class EmbeddedApkt(_Sqlite):
                         mobile,
                     ),
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
             return Report(
                 number=number,
                 status=STATUS_LAPOR,
@@ -290,7 +303,7 @@ class EmbeddedApkt(_Sqlite):
 
     async def close_issue(self, issue: ClosedIssue) -> str:
         """Insert an ``apkt_issues`` row; its id is the record's number."""
-        created_at = _iso(self._now())
+        created_at = iso_time(self._now())
 
         def work(conn: sqlite3.Connection) -> str:
             cursor = conn.execute(
@@ -302,7 +315,7 @@ class EmbeddedApkt(_Sqlite):
                     issue.sub_issue_type,
                     issue.description,
                     normalize_phone(issue.caller_number),
-                    _digits(issue.idpel),
+                    digits_only(issue.idpel),
                     created_at,
                 ),
             )
@@ -321,7 +334,7 @@ class EmbeddedApkt(_Sqlite):
         """
         conditions: list[str] = []
         params: list[str] = []
-        if key := _digits(idpel):
+        if key := digits_only(idpel):
             conditions.append("idpel = ?")
             params.append(key)
         if key := normalize_report_number(number):
@@ -401,7 +414,7 @@ def upsert_report(
             json.dumps(fields or {}, ensure_ascii=False),
             report.created_at,
             report.status.upper(),
-            _digits(report.idpel),
+            digits_only(report.idpel),
             normalize_phone(report.caller_number),
             normalize_phone(mobile_number),
             normalize_report_number(mutated_from),
@@ -417,18 +430,23 @@ def upsert_report(
 class EmbeddedDatabase:
     """One connection to the SQLite file and the three backends over it."""
 
-    def __init__(self, path: Path | str, now: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, path: Path | str, now: Callable[[], datetime] = utc_now) -> None:
         self.path = Path(path)
         self.conn = open_database(self.path)
         self._now = now
 
     def backends(self) -> Backends:
-        """CRM, customer data and APKT sharing this connection."""
+        """CRM, customer data, APKT, AP2T and ITSM sharing this connection."""
+        from ivr.backends.ap2t import EmbeddedAp2t  # it builds on this module
+        from ivr.backends.itsm import EmbeddedItsm  # it builds on this module
+
         return Backends(
             crm=EmbeddedCrm(self.conn),
             customers=EmbeddedCustomers(self.conn),
             apkt=EmbeddedApkt(self.conn, now=self._now),
             callbacks=EmbeddedCallbacks(self.conn),
+            ap2t=EmbeddedAp2t(self.conn, now=self._now),
+            itsm=EmbeddedItsm(self.conn, now=self._now),
         )
 
     def close(self) -> None:

@@ -1,8 +1,9 @@
 """A time limit and one error type around every backend call.
 
-:func:`guarded` wraps the three ports so that the flow sees only two outcomes: an
-answer within ``timeout`` seconds, or :class:`BackendError` with a message that says
-which backend failed and how (then the caller goes to a CSO with everything collected).
+:func:`guarded` wraps every port (CRM, customers, APKT, AP2T, ITSM) so that the flow
+sees only two outcomes: an answer within ``timeout`` seconds, or :class:`BackendError`
+with a message that says which backend failed and how (then the caller goes to a CSO
+with everything collected).
 A cancelled call (the caller hung up) stays cancelled: :class:`asyncio.CancelledError`
 passes through untouched.
 
@@ -24,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from ivr.backends.ports import (
+    Ap2tPort,
     ApktPort,
     BackendError,
     Backends,
@@ -32,10 +34,17 @@ from ivr.backends.ports import (
     CrmPort,
     Customer,
     CustomerPort,
+    ItsmPort,
+    ItsmTicket,
+    PowerChangeCheck,
+    PowerChangeRegistration,
+    PowerChangeRequest,
     Report,
     ReportRequest,
+    TicketRequest,
 )
 from ivr.domain.callerid import mask
+from ivr.domain.pln_mobile import is_ticket_number
 from ivr.domain.reports import is_report_number
 from ivr.logs import LONG_NUMBER
 
@@ -164,6 +173,62 @@ class GuardedApkt:
         )
 
 
+class GuardedAp2t:
+    """AP2T with a time limit on every call."""
+
+    def __init__(self, inner: Ap2tPort, timeout: float) -> None:
+        self.inner = inner
+        self._guard = _Guard(timeout)
+
+    async def arrears(self, idpel: str) -> int:
+        return await self._guard.run("AP2T arrears", idpel, lambda: self.inner.arrears(idpel))
+
+    async def check_power_change(self, idpel: str, target_power_va: int) -> PowerChangeCheck:
+        return await self._guard.run(
+            "AP2T power change check",
+            idpel,
+            lambda: self.inner.check_power_change(idpel, target_power_va),
+        )
+
+    async def register_power_change(self, request: PowerChangeRequest) -> PowerChangeRegistration:
+        return await self._guard.run(
+            "AP2T power change registration",
+            request.idpel,
+            lambda: self.inner.register_power_change(request),
+        )
+
+
+class GuardedItsm:
+    """ITSM with a time limit on every call; a malformed ticket number is a failure.
+    Ticket numbers (6 digits) are masked in messages like longer numbers."""
+
+    def __init__(self, inner: ItsmPort, timeout: float) -> None:
+        self.inner = inner
+        self._guard = _Guard(timeout)
+
+    async def create_ticket(self, request: TicketRequest) -> ItsmTicket:
+        ticket = await self._guard.run(
+            "ITSM create ticket",
+            request.caller_number,
+            lambda: self.inner.create_ticket(request),
+        )
+        if not is_ticket_number(ticket.number):
+            message = f"ITSM create ticket returned a malformed number ({mask(ticket.number)})"
+            log.warning("backend %s", message)
+            raise BackendError(message)
+        return ticket
+
+    async def ticket(self, number: str) -> ItsmTicket | None:
+        return await self._guard.run(
+            "ITSM ticket lookup", mask(number), lambda: self.inner.ticket(number)
+        )
+
+    async def add_note(self, number: str, note: str, call_id: str = "") -> bool:
+        return await self._guard.run(
+            "ITSM add note", mask(number), lambda: self.inner.add_note(number, note, call_id)
+        )
+
+
 def guarded(backends: Backends, timeout: float) -> Backends:
     """``backends`` with a ``timeout``-second limit on every call."""
     return Backends(
@@ -171,4 +236,6 @@ def guarded(backends: Backends, timeout: float) -> Backends:
         customers=GuardedCustomers(backends.customers, timeout),
         apkt=GuardedApkt(backends.apkt, timeout),
         callbacks=backends.callbacks,
+        ap2t=GuardedAp2t(backends.ap2t, timeout) if backends.ap2t is not None else None,
+        itsm=GuardedItsm(backends.itsm, timeout) if backends.itsm is not None else None,
     )

@@ -205,6 +205,55 @@ class Ap2tPort(Protocol):
 
 
 @dataclass(frozen=True)
+class TicketRequest:
+    """A problem for the service desk, as the ITSM "New Ticket" form holds it (one
+    ticket per problem)."""
+
+    summary: str
+    description: str
+    #: The caller's number (national form).
+    caller_number: str
+    #: Id of the IVR call that made the ticket.
+    call_id: str = ""
+    #: Number of an earlier, finished ticket this one reports again ("" for none).
+    cites_ticket: str = ""
+    call_type: str = "Incident"
+    service_family: str = ""
+    service_group: str = ""
+    service_type: str = ""
+
+
+@dataclass(frozen=True)
+class ItsmTicket:
+    """A ticket as ITSM holds it."""
+
+    #: The Incident ID: digits (``733905``).
+    number: str
+    #: Logged, Active, Waiting for Customer, ... Resolved, Closed.
+    status: str
+    summary: str
+    description: str
+    caller_number: str
+    created_at: str
+    cites_ticket: str = ""
+    #: The "NEW NOTES" added to it, oldest first.
+    notes: tuple[str, ...] = ()
+
+
+class ItsmPort(Protocol):
+    """ITSM, the service desk's ticket system (problems PLN 123 cannot solve itself)."""
+
+    async def create_ticket(self, request: TicketRequest) -> ItsmTicket:
+        """Save a new ticket (status Logged); returns it with its number."""
+
+    async def ticket(self, number: str) -> ItsmTicket | None:
+        """The ticket with this number, finished or not; None when there is none."""
+
+    async def add_note(self, number: str, note: str, call_id: str = "") -> bool:
+        """Add a "NEW NOTES" entry to a ticket; False when there is no such ticket."""
+
+
+@dataclass(frozen=True)
 class Backends:
     """The backends one IVR process uses."""
 
@@ -215,3 +264,5 @@ class Backends:
     callbacks: CallbackPort | None = None
     #: AP2T for power changes (None: tambah daya goes to a CSO).
     ap2t: Ap2tPort | None = None
+    #: ITSM for PLN Mobile problems (None: they go to a CSO).
+    itsm: ItsmPort | None = None

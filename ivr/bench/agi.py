@@ -54,10 +54,10 @@ class CallerPath:
 #: whom the demo CRM knows, through ``main`` into the PERIKSA flow.
 PATHS = {
     # The main menu's shape from the foundation: greeting (with the CRM lookup), the
-    # menu, 3 (tambah daya), transfer to the CSO queue with the screen-pop.
+    # menu, 0 (a CSO), transfer to the CSO queue with the screen-pop.
     "menu": CallerPath(
-        "greeting, main menu 3, to the tambah_daya CSO queue",
-        "3",
+        "greeting, main menu 0, to the umum CSO queue",
+        "0",
         "queued",
         var.ACTION_QUEUE,
         End.SERVER_CLOSED,

@@ -1,11 +1,12 @@
 """``pln123 bench screenpop``: from an agent's phone ringing to the pop on their page.
 
 Everything is real: the sandbox Asterisk, ``pln123 serve`` as a process of its own,
-and the agent's page in headless Chromium. Each call runs ``main`` (menu 3, to queue
-``tambah_daya``), where one test agent (``Local/bench1@pln123-test-agents``) is rung and
-answers. The latency of a pop is the page's clock when it has drawn the pop (after
-the next animation frame) minus Asterisk's ``Timestamp`` of the ``AgentCalled`` event
-(stored as the pop's ring time): AMI, the IVR's hub, the WebSocket and the render.
+and the agent's page in headless Chromium. Each call runs ``main`` (menu 3, then 0 at
+the first question of the tambah daya flow, to queue ``tambah_daya``), where one test
+agent (``Local/bench1@pln123-test-agents``) is rung and answers. The latency of a pop
+is the page's clock when it has drawn the pop (after the next animation frame) minus
+Asterisk's ``Timestamp`` of the ``AgentCalled`` event (stored as the pop's ring time):
+AMI, the IVR's hub, the WebSocket and the render.
 Both clocks are this machine's.
 """
 
@@ -120,7 +121,9 @@ async def _measure(settings: Settings, calls: int) -> PopLatencies:
             await page.wait_for_url(f"{base}/agent")
             await page.wait_for_selector('#connection[data-state="open"]')
             library = load_library(settings.flows_dir, settings.audio_dir, ACTIONS)
-            scenario = Scenario(name="bench", caller="081234567890", answers={"menu": QUEUE})
+            scenario = Scenario(
+                name="bench", caller="081234567890", answers={"menu": QUEUE, "nik_ready": "cso"}
+            )
             results = await run_scenarios_asterisk(
                 [scenario] * calls, settings, library, CALL_TIMEOUT, UNTIL_ANSWERED
             )
@@ -154,7 +157,7 @@ def _table(result: PopLatencies) -> str:
     return "\n".join(
         [
             f"screen-pop bench: {result.calls} real calls through the sandbox Asterisk"
-            f" (main, menu 2, queue {QUEUE}), one agent page in headless Chromium",
+            f" (main, menu 3 then 0, queue {QUEUE}), one agent page in headless Chromium",
             "latency: Asterisk's AgentCalled Timestamp -> pop drawn on the agent's page",
             "",
             f"{'calls':>6} {'failed':>7} {'pops':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}",

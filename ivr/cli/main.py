@@ -16,7 +16,7 @@ from ivr.actions import ACTIONS
 from ivr.backends.ports import Backends
 from ivr.cli.prompts import prompts
 from ivr.config import Settings, load_settings
-from ivr.engine.library import FlowLibrary, LibraryHolder, load_library
+from ivr.engine.library import DATA_FOLDER, FlowLibrary, LibraryHolder, load_library
 from ivr.engine.loader import FlowError
 from ivr.logs import setup_logging
 from ivr.tuning import tune_allocator
@@ -104,6 +104,8 @@ def flows_check() -> None:
     library = _library(settings)
     for name, loaded in sorted(library.flows.items()):
         click.echo(f"ok  {loaded.source.file}  ({name}: {len(loaded.flow.nodes)} nodes)")
+    for name in sorted(library.tables):
+        click.echo(f"ok  {settings.flows_dir / DATA_FOLDER / name}.yaml  (data table)")
     entries = [library.catalogue.get(pid) for pid in library.catalogue.ids()]
     silent = [e.prompt_id for e in entries if e is not None and e.audio is None]
     dynamic = [pid for pid in silent if "{" in library.catalogue.get(pid).text]  # type: ignore[union-attr]

@@ -149,9 +149,10 @@ _NODE_KINDS = {
 }
 
 
-def parse_flow_text(text: str, file: Path) -> LoadedFlow:
-    """A flow from YAML text; :class:`FlowError` with file and line when it is not one."""
-    source = SourceMap(file)
+def _compose(text: str, source: SourceMap) -> tuple[Any, list[FlowProblem]]:
+    """YAML text as plain data, its positions noted in ``source``, and the problems
+    found on the way (duplicate keys); :class:`FlowError` when it is no YAML at all."""
+    file = source.file
     try:
         tree = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -163,6 +164,20 @@ def parse_flow_text(text: str, file: Path) -> LoadedFlow:
         raise FlowError([FlowProblem(file, None, "the file is empty")])
     problems: list[FlowProblem] = []
     data = _to_data(tree, (), source, problems)
+    return data, problems
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FlowError([FlowProblem(file, None, f"cannot read: {exc}")]) from exc
+
+
+def parse_flow_text(text: str, file: Path) -> LoadedFlow:
+    """A flow from YAML text; :class:`FlowError` with file and line when it is not one."""
+    source = SourceMap(file)
+    data, problems = _compose(text, source)
     if not isinstance(data, dict):
         raise FlowError(
             [FlowProblem(file, 1, "a flow file must be a mapping (flow:, start:, nodes:)")]
@@ -193,22 +208,8 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 def load_data_file(file: Path, model: type[ModelT]) -> ModelT:
     """An ops-edited data file (``flows/data/*.yaml``) validated as ``model``;
     :class:`FlowError` with file and line when it does not fit."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FlowError([FlowProblem(file, None, f"cannot read: {exc}")]) from exc
     source = SourceMap(file)
-    try:
-        tree = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise FlowError([FlowProblem(file, line, f"not valid YAML: {reason}")]) from exc
-    if tree is None:
-        raise FlowError([FlowProblem(file, None, "the file is empty")])
-    problems: list[FlowProblem] = []
-    data = _to_data(tree, (), source, problems)
+    data, problems = _compose(_read(file), source)
     if problems:
         raise FlowError(problems)
     try:
@@ -219,8 +220,4 @@ def load_data_file(file: Path, model: type[ModelT]) -> ModelT:
 
 def load_flow_file(file: Path) -> LoadedFlow:
     """A flow from one file."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FlowError([FlowProblem(file, None, f"cannot read: {exc}")]) from exc
-    return parse_flow_text(text, file)
+    return parse_flow_text(_read(file), file)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ivr.prompts.catalogue import PLACEHOLDER, fill
 from ivr.scenario.model import Expect
 from ivr.store.calls import CallSummary
 
@@ -26,8 +27,22 @@ def mismatches(summary: CallSummary, expect: Expect) -> list[str]:
         problems.append(f"report: expected none, got {summary.report['number']}")
     elif isinstance(expect.report, dict):
         problems.extend(_report_mismatches(summary, expect.report))
-    if expect.issues is not None and summary.issues != expect.issues:
-        problems.append(f"APKT issues: expected {expect.issues}, got {summary.issues}")
+    if expect.issues is not None:
+        unset = sorted(
+            {
+                name
+                for text in expect.issues
+                for name in PLACEHOLDER.findall(text)
+                if not summary.variables.get(name)
+            }
+        )
+        issues = [fill(text, summary.variables) for text in expect.issues]
+        if unset:
+            problems.append(f"APKT issues: variable(s) not set by the call: {', '.join(unset)}")
+        elif summary.issues != issues:
+            problems.append(f"APKT issues: expected {issues}, got {summary.issues}")
+    if expect.tickets is not None:
+        problems.extend(_ticket_mismatches(summary.tickets, expect.tickets))
     if expect.variables is not None:
         for name, value in expect.variables.items():
             if summary.variables.get(name) != value:
@@ -46,4 +61,20 @@ def _report_mismatches(summary: CallSummary, expected: dict[str, str]) -> list[s
             continue
         if got != value:
             problems.append(f"report {field}: expected {value!r}, got {got!r}")
+    return problems
+
+
+def _ticket_mismatches(got: list[dict[str, str]], expected: list[dict[str, str]]) -> list[str]:
+    if len(got) != len(expected):
+        return [f"ITSM tickets: expected {expected}, got {got}"]
+    problems = []
+    for index, (ticket, wanted) in enumerate(zip(got, expected, strict=True)):
+        for field, value in wanted.items():
+            if value == "any" and ticket.get(field):
+                continue
+            got_value = ticket.get(field)
+            if got_value != value:
+                problems.append(
+                    f"ITSM ticket {index + 1} {field}: expected {value!r}, got {got_value!r}"
+                )
     return problems

@@ -28,8 +28,13 @@ class Expect(BaseModel):
     #: that there is one), or ``none`` for no report.
     report: dict[str, str] | Literal["none"] | None = None
     #: The ``Keterangan`` of each APKT "Issue Closed" the call recorded, in order
-    #: (``[]``: none).
+    #: (``[]``: none). A ``{variable}`` is the call's value at the end (a new ticket's
+    #: number, say).
     issues: list[str] | None = None
+    #: The ITSM tickets the call made or added a note to, in order (``[]``: none):
+    #: ``event`` ``baru`` (a new ticket; ``cites``: the earlier ticket it cites) or
+    #: ``catatan`` (a note), and ``number`` (``any`` for a new ticket's).
+    tickets: list[dict[str, str]] | None = None
     #: Call variables at the end (a subset; the screen-pop shows them to the CSO).
     variables: dict[str, str] | None = None
 

@@ -59,6 +59,14 @@ ASKS: Mapping[str, str] = MappingProxyType(
         "other_help": "Bantuan lain",
         "callback_choice": "Pilihan telepon balik",
         "callback_number": "Nomor telepon balik",
+        "itsm_followup": "Menghubungi kembali terkait tiket ITSM",
+        "itsm_ticket": "No. tiket ITSM",
+        "itsm_email_received": "Sudah menerima email jawaban",
+        "mobile_topic": "Topik PLN Mobile",
+        "payment_category": "Jenis metode pembayaran",
+        "payment_method": "Metode pembayaran",
+        "mobile_solved": "Penjelasan menyelesaikan kendala",
+        "mobile_more": "Ada kendala PLN Mobile lain",
         **{
             f"{self_diagnosis.ASK_PREFIX}{code}": f"Kode {code} ({meaning})"
             for code, meaning in self_diagnosis.MEANINGS.items()

@@ -60,6 +60,9 @@ class CallSummary:
     variables: dict[str, str] = field(default_factory=dict)
     #: APKT "Issue Closed" records the call made: their ``Keterangan``, in order.
     issues: list[str] = field(default_factory=list)
+    #: ITSM tickets the call made (``event`` "baru", with the ticket it ``cites``) or
+    #: added a note to (``event`` "catatan"), in order: ``{"number", "event", "cites"}``.
+    tickets: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` shape of a scenario result."""
@@ -72,6 +75,7 @@ class CallSummary:
             "answers": self.answers,
             "report": self.report,
             "issues": self.issues,
+            "tickets": self.tickets,
             "queue": self.queue,
             "screenpop": self.screenpop,
         }
@@ -223,6 +227,16 @@ def read_summary(conn: sqlite3.Connection, call_id: str) -> CallSummary | None:
             "SELECT description FROM apkt_issues WHERE call_id = ? ORDER BY id", (call_id,)
         )
     ]
+    tickets = [
+        {"number": str(number), "event": event, "cites": cites}
+        for number, event, cites in conn.execute(
+            "SELECT a.ticket, a.event,"
+            " CASE a.event WHEN 'baru' THEN t.cites_ticket ELSE '' END"
+            " FROM itsm_activity a JOIN itsm_tickets t ON t.number = a.ticket"
+            " WHERE a.call_id = ? ORDER BY a.id",
+            (call_id,),
+        )
+    ]
     return CallSummary(
         call_id=row[0],
         flow=row[1],
@@ -240,4 +254,5 @@ def read_summary(conn: sqlite3.Connection, call_id: str) -> CallSummary | None:
         ),
         variables=json.loads(row[7] or "{}"),
         issues=issues,
+        tickets=tickets,
     )

@@ -150,6 +150,32 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX ap2t_registrations_call ON ap2t_registrations(call_id);
     """,
+    # 7: the embedded ITSM: service-desk tickets (PLN Mobile problems) and their activity
+    # history, in order: made ('baru') and notes added ('catatan'), by which call
+    """
+    CREATE TABLE itsm_tickets (
+        number INTEGER PRIMARY KEY,
+        call_id TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        caller_number TEXT NOT NULL DEFAULT '',
+        cites_ticket TEXT NOT NULL DEFAULT '',
+        fields TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX itsm_tickets_call ON itsm_tickets(call_id);
+    CREATE TABLE itsm_activity (
+        id INTEGER PRIMARY KEY,
+        ticket INTEGER NOT NULL REFERENCES itsm_tickets(number),
+        call_id TEXT NOT NULL DEFAULT '',
+        event TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX itsm_activity_ticket ON itsm_activity(ticket, event);
+    CREATE INDEX itsm_activity_call ON itsm_activity(call_id);
+    """,
 ]
 
 

@@ -205,7 +205,7 @@ async def test_a_caller_who_waits_too_long_leaves_a_call_back_task(
     scenario = Scenario(
         name="menunggu terlalu lama, minta ditelepon balik",
         caller="0215551234",
-        answers={"menu": "tambah_daya", "callback_choice": "nomor_ini"},
+        answers={"menu": "tambah_daya", "nik_ready": "cso", "callback_choice": "nomor_ini"},
     )
     library = load_library(pop_settings.flows_dir, pop_settings.audio_dir, ACTIONS)
     (result,) = await run_scenarios(
@@ -232,7 +232,9 @@ async def test_a_caller_who_hangs_up_while_the_phone_rings_marks_the_pop_abandon
     it rang, is marked abandoned on cso3's page (QueueCallerAbandon)."""
     library = load_library(pop_settings.flows_dir, pop_settings.audio_dir, ACTIONS)
     scenario = Scenario(
-        name="menyerah saat berdering", caller="081234567890", answers={"menu": "pln_mobile"}
+        name="menyerah saat berdering",
+        caller="081234567890",
+        answers={"menu": "pln_mobile", "itsm_followup": "tidak", "mobile_topic": "lainnya"},
     )
     call = asyncio.create_task(
         run_scenarios([scenario], "asterisk", pop_settings, library, 60.0, until="hangup")

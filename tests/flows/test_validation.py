@@ -281,6 +281,20 @@ def test_cli_check_repo_flows() -> None:
     done = pln123("flows", "check", cwd=REPO)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ok  flows/main.yaml" in done.stdout
+    assert "ok  flows/data/tarif_tambah_daya.yaml  (data table)" in done.stdout
+
+
+def test_cli_check_names_a_broken_data_table(tmp_path: Path) -> None:
+    flows, _ = make_project(tmp_path, "good", "good_sub")
+    (flows / "data").mkdir()
+    table = (REPO / "flows" / "data" / "tarif_tambah_daya.yaml").read_text(encoding="utf-8")
+    (flows / "data" / "tarif_tambah_daya.yaml").write_text(
+        table.replace("ppj_persen: 3", "ppj_persen: 300"), encoding="utf-8"
+    )
+    done = pln123("flows", "check", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = next(i for i, row in enumerate(table.splitlines(), 1) if row.startswith("ppj_persen"))
+    assert f"flows/data/tarif_tambah_daya.yaml:{line}: ppj_persen:" in done.stderr
 
 
 # --- reload keeps the last good library -----------------------------------------------

@@ -50,9 +50,9 @@ def server(project: Path, port: int) -> Iterator[IvrProcess]:
         process.stop()
 
 
-async def queue_after_menu_3(port: int) -> str | None:
-    """The queue a caller reaches by pressing 3 (tambah daya) in the main menu."""
-    record = await place_call("127.0.0.1", port, CallScript(keys="3"))
+async def queue_after_menu_0(port: int) -> str | None:
+    """The queue a caller reaches by pressing 0 (a CSO) in the main menu."""
+    record = await place_call("127.0.0.1", port, CallScript(keys="0"))
     return record.variables.get("PLN123_QUEUE")
 
 
@@ -61,19 +61,19 @@ async def test_sighup_refuses_a_broken_flow_and_takes_a_good_one(
 ) -> None:
     main = project / "flows" / "main.yaml"
     good = main.read_text()
-    assert await queue_after_menu_3(port) == "tambah_daya"
+    assert await queue_after_menu_0(port) == "umum"
 
-    main.write_text(good.replace("next: ke_cso_tambah_daya", "next: ke_mana_saja"))
+    main.write_text(good.replace("{value: cso, next: cso,", "{value: cso, next: ke_mana_saja,"))
     server.proc.send_signal(signal.SIGHUP)
     refused = server.wait_for_line("flow reload refused")
     assert "main.yaml:" in refused and "ke_mana_saja" in refused
     server.wait_for_line("still serving the last good flows")
-    assert await queue_after_menu_3(port) == "tambah_daya"
+    assert await queue_after_menu_0(port) == "umum"
 
-    main.write_text(good.replace("queue: tambah_daya", "queue: umum"))
+    main.write_text(good.replace("queue: umum", "queue: status"))
     server.proc.send_signal(signal.SIGHUP)
     server.wait_for_line("flows reloaded")
-    assert await queue_after_menu_3(port) == "umum"
+    assert await queue_after_menu_0(port) == "status"
 
 
 async def test_sigterm_lets_a_call_in_progress_finish(project: Path, port: int) -> None:
@@ -81,7 +81,7 @@ async def test_sigterm_lets_a_call_in_progress_finish(project: Path, port: int) 
 
     process = serve(project, port, PLN123_AGI__SHUTDOWN_GRACE="20")
     try:
-        slow = CallScript(keys="3", media_delay=(0.5, 0.5))
+        slow = CallScript(keys="0", media_delay=(0.5, 0.5))
         call = asyncio.create_task(place_call("127.0.0.1", port, slow))
         await asyncio.to_thread(process.wait_for_line, "runs flow main")
         process.proc.send_signal(signal.SIGTERM)
@@ -89,7 +89,7 @@ async def test_sigterm_lets_a_call_in_progress_finish(project: Path, port: int) 
         code = await asyncio.to_thread(process.proc.wait, 30)
     finally:
         process.stop()
-    assert record.variables.get("PLN123_QUEUE") == "tambah_daya"
+    assert record.variables.get("PLN123_QUEUE") == "umum"
     assert record.ended is End.SERVER_CLOSED
     assert code == 0
 

@@ -107,30 +107,34 @@ def counts(path: Path) -> tuple[int, ...]:
 
 def test_seed_is_idempotent_and_restores_the_demo(db_path: Path) -> None:
     summary = demo.seed(db_path)
-    assert "9 customers" in summary and "6 CRM callers" in summary and "4 open" in summary
+    assert f"{len(demo.CUSTOMERS)} customers" in summary and "4 open" in summary
+    assert f"{len(demo.CALLERS)} CRM callers" in summary
     first = counts(db_path)
     conn = connect(db_path)
     conn.execute("UPDATE reports SET status = 'SELESAI' WHERE number = ?", (demo.OPEN_REPORT,))
     conn.close()
     assert demo.seed(db_path) == summary
-    assert counts(db_path) == first == (9, 6, 6)
+    assert counts(db_path) == first == (len(demo.CUSTOMERS), len(demo.CALLERS), 6)
     assert row(db_path, demo.OPEN_REPORT)["status"] == "LAPOR"
 
 
-def test_seed_covers_the_three_time_zones_with_prepaid_customers() -> None:
+def test_seed_covers_the_three_time_zones_prepaid_and_postpaid() -> None:
     zones = {customer.timezone for customer in demo.CUSTOMERS}
     assert zones == {"Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"}
     for customer in demo.CUSTOMERS:
         assert re.fullmatch(r"\d{12}", customer.idpel)
-        assert re.fullmatch(r"\d{11}", customer.meter_number)
+        assert re.fullmatch(r"(\d{11})?", customer.meter_number)
         assert 900 <= customer.power_va <= 5500
-    assert len({c.meter_number for c in demo.CUSTOMERS}) == len(demo.CUSTOMERS)
+    prepaid = [c.meter_number for c in demo.CUSTOMERS if c.meter_number]
+    assert len(set(prepaid)) == len(prepaid) == len(demo.CUSTOMERS) - 1
 
 
 def test_demo_docstring_lists_every_row() -> None:
     doc = demo.__doc__ or ""
     for customer in demo.CUSTOMERS:
         assert customer.idpel in doc and customer.meter_number in doc and customer.name in doc
+    for idpel, *_ in demo.AP2T_ACCOUNTS:
+        assert doc.count(idpel) == 2
     for caller in demo.CALLERS:
         assert caller.phone in doc and caller.name in doc
     for number in (demo.OPEN_REPORT, demo.FINISHED_REPORT, demo.MUTATION_REPORT):
