@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from queue import Empty, Queue
 
@@ -110,3 +111,37 @@ async def run_in_simulator(
     finally:
         database.close()
         store.close()
+
+
+def numbers_from_threads(
+    db_path: Path,
+    make: Callable[[Backends], Awaitable[str]],
+    threads: int = 4,
+    each: int = 20,
+) -> list[str]:
+    """The numbers ``make`` returns when ``threads`` threads, each on a connection of
+    its own to ``db_path``, call it ``each`` times: how two IVR processes (or a CSO tool)
+    share one SQLite file."""
+    numbers: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        database = EmbeddedDatabase(db_path)
+        try:
+
+            async def run() -> list[str]:
+                backends = database.backends()
+                return [await make(backends) for _ in range(each)]
+
+            made = asyncio.run(run())
+        finally:
+            database.close()
+        with lock:
+            numbers.extend(made)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return numbers

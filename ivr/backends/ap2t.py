@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from ivr.backends.embedded import (
     WIB,
@@ -26,7 +25,6 @@ from ivr.backends.embedded import (
     immediate,
     iso_time,
     normalize_phone,
-    utc_now,
 )
 from ivr.backends.ports import (
     BackendError,
@@ -45,10 +43,6 @@ class EmbeddedAp2t(SqliteBackend):
     """AP2T over the shared SQLite connection; ``now`` is the clock (tests fix it)."""
 
     _what = "embedded AP2T"
-
-    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime] = utc_now) -> None:
-        super().__init__(conn)
-        self._now = now
 
     async def arrears(self, idpel: str) -> int:
         """Rupiah owed by the customer (0 without an ``ap2t_accounts`` row)."""

@@ -112,12 +112,16 @@ def open_database(path: Path | str) -> sqlite3.Connection:
 
 
 class SqliteBackend:
-    """Runs a query on the shared connection; sqlite errors become BackendError."""
+    """Runs a query on the shared connection; sqlite errors become BackendError.
+
+    ``now`` is the clock of the backends that stamp or number what they store (tests
+    pass a fixed one)."""
 
     _what = "embedded backend"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime] = utc_now) -> None:
         self.conn = conn
+        self._now = now
 
     def _run(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
@@ -239,10 +243,6 @@ class EmbeddedApkt(SqliteBackend):
     """
 
     _what = "embedded APKT"
-
-    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime] = utc_now) -> None:
-        super().__init__(conn)
-        self._now = now
 
     async def create_report(self, request: ReportRequest) -> Report:
         """File a report with status LAPOR; every form field is kept in ``fields``."""

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
 
 from ivr.backends.embedded import (
     SqliteBackend,
@@ -26,7 +24,6 @@ from ivr.backends.embedded import (
     immediate,
     iso_time,
     normalize_phone,
-    utc_now,
 )
 from ivr.backends.ports import BackendError, ItsmTicket, TicketRequest
 from ivr.domain.pln_mobile import STATUS_LOGGED, is_ticket_number
@@ -45,10 +42,6 @@ class EmbeddedItsm(SqliteBackend):
     """ITSM over the shared SQLite connection; ``now`` is the clock (tests fix it)."""
 
     _what = "embedded ITSM"
-
-    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime] = utc_now) -> None:
-        super().__init__(conn)
-        self._now = now
 
     async def create_ticket(self, request: TicketRequest) -> ItsmTicket:
         """Save a ticket with status Logged under the next free number."""

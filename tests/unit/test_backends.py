@@ -7,7 +7,6 @@ import json
 import logging
 import re
 import sqlite3
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from ivr.backends.ports import (
 from ivr.domain.periksa import WO_AUTODISPATCH, WO_KWH_PERIKSA
 from ivr.store.calls import CallStore, connect, read_summary
 from ivr.store.schema import MIGRATIONS, migrate
+from tests.support import numbers_from_threads
 
 NUMBER = re.compile(r"G\d{13}")
 DIAGNOSIS = {
@@ -231,28 +231,11 @@ async def test_report_numbers_unique_under_concurrency(backends: Backends) -> No
 
 def test_report_numbers_unique_across_connections_and_threads(db_path: Path) -> None:
     demo.seed(db_path)
-    numbers: list[str] = []
-    lock = threading.Lock()
 
-    def worker() -> None:
-        database = EmbeddedDatabase(db_path)
-        try:
+    async def make(backends: Backends) -> str:
+        return (await backends.apkt.create_report(request())).number
 
-            async def make() -> list[Report]:
-                apkt = database.backends().apkt
-                return [await apkt.create_report(request()) for _ in range(20)]
-
-            made = asyncio.run(make())
-        finally:
-            database.close()
-        with lock:
-            numbers.extend(report.number for report in made)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    numbers = numbers_from_threads(db_path, make)
     assert len(numbers) == len(set(numbers)) == 80
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -40,7 +39,7 @@ from ivr.scenario.model import Expect, load_scenario
 from ivr.sim.port import SimPort
 from ivr.store.calls import CallStore, read_summary
 from ivr.tables import TABLE_MODELS
-from tests.support import REPO, run_in_simulator
+from tests.support import REPO, numbers_from_threads, run_in_simulator
 
 FLOW_FILE = REPO / "flows" / "pln_mobile.yaml"
 TABLE_FILE = REPO / "flows" / "data" / "biaya_admin_pln_mobile.yaml"
@@ -315,29 +314,12 @@ async def test_ticket_numbers_unique_under_concurrency(itsm: EmbeddedItsm) -> No
 
 def test_ticket_numbers_unique_across_connections_and_threads(db_path: Path) -> None:
     demo.seed(db_path)
-    numbers: list[str] = []
-    lock = threading.Lock()
 
-    def worker() -> None:
-        database = EmbeddedDatabase(db_path)
-        try:
+    async def make(backends: Backends) -> str:
+        assert backends.itsm is not None
+        return (await backends.itsm.create_ticket(ticket_request())).number
 
-            async def make() -> list[str]:
-                itsm = database.backends().itsm
-                assert itsm is not None
-                return [(await itsm.create_ticket(ticket_request())).number for _ in range(20)]
-
-            made = asyncio.run(make())
-        finally:
-            database.close()
-        with lock:
-            numbers.extend(made)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    numbers = numbers_from_threads(db_path, make)
     assert len(numbers) == len(set(numbers)) == 80
 
 

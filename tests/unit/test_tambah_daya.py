@@ -15,12 +15,12 @@ import pytest
 from ivr.backends.ap2t import EmbeddedAp2t, upsert_account
 from ivr.backends.embedded import EmbeddedDatabase
 from ivr.backends.guarded import guarded
-from ivr.backends.ports import BackendError, PowerChangeCheck, PowerChangeRequest
+from ivr.backends.ports import BackendError, Backends, PowerChangeCheck, PowerChangeRequest
 from ivr.domain import tambah_daya
 from ivr.domain.tambah_daya import TariffTable, costs, decide, intimacy_period, sla_days
 from ivr.engine.loader import FlowError, load_data_file
 from ivr.scenario.model import load_scenario
-from tests.support import REPO, run_in_simulator
+from tests.support import REPO, numbers_from_threads, run_in_simulator
 
 TABLE_FILE = REPO / "flows" / "data" / "tarif_tambah_daya.yaml"
 SCENARIOS = REPO / "tests" / "scenarios"
@@ -231,6 +231,18 @@ async def test_registration_numbers_are_the_wib_date_and_unique(db: EmbeddedData
     stored = json.loads(fields)
     assert stored["mobile_number"] == "081234567890" and stored["caller_number"] == "081234567890"
     assert stored["owner_nik"] == "3174021505800003"
+
+
+def test_registration_numbers_unique_across_connections_and_threads(tmp_path: Path) -> None:
+    db_path = tmp_path / "shared.sqlite3"
+    EmbeddedDatabase(db_path).close()
+
+    async def make(backends: Backends) -> str:
+        assert backends.ap2t is not None
+        return (await backends.ap2t.register_power_change(request())).number
+
+    numbers = numbers_from_threads(db_path, make)
+    assert len(numbers) == len(set(numbers)) == 80
 
 
 async def test_a_slow_ap2t_is_cut_off_by_the_guard(db: EmbeddedDatabase) -> None:
