@@ -258,6 +258,29 @@ async def test_a_call_that_bypassed_the_ivr_says_so(agent: AgentPage) -> None:
     await expect(agent.field("note")).to_have_text("Panggilan tidak melalui IVR")
 
 
+async def test_the_flows_lines_are_listed_as_text(agent: AgentPage) -> None:
+    await agent.open()
+    message = fixture("pop_new")
+    message["pop"]["notes"] = [
+        {"label": "Daya diminta", "value": "R2 / 3500 VA"},
+        {"label": "Perlu dilengkapi CSO", "value": "<b>alamat e-mail</b>"},
+    ]
+    agent.server.send(message)
+    notes = agent.field("notes")
+    await expect(notes).to_contain_text("Daya diminta")
+    await expect(notes).to_contain_text("R2 / 3500 VA")
+    await expect(notes).to_contain_text("<b>alamat e-mail</b>")  # text, never markup
+    await expect(notes.locator("b")).to_have_count(0)
+    assert agent.errors == []
+
+
+async def test_a_pop_without_lines_has_no_notes_block(agent: AgentPage) -> None:
+    await agent.open()
+    agent.server.send(fixture("pop_new"))
+    await expect(agent.card).to_have_attribute("data-pop-id", "7b1e04")
+    await expect(agent.field("notes")).to_have_count(0)
+
+
 async def test_an_update_changes_the_state_without_a_duplicate(agent: AgentPage) -> None:
     await agent.open()
     agent.server.send(fixture("pop_new"))
