@@ -31,12 +31,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
+from ivr.speech.audiosocket import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE
 from ivr.speech.grammars import digits_grammar
 from ivr.speech.recognizer import Grammar, Recognition, RecognizerPool, SpeechModel
 
-SAMPLE_RATE: Final = 8000
-FRAME_BYTES: Final = 320
-FRAME_SECONDS: Final = 0.02
 TARGET_P95_MS: Final = 300.0
 TARGET_STALL_MS: Final = 20.0
 #: The stall meter's tick.

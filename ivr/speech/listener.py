@@ -23,9 +23,9 @@ from ivr.agi.channel import AgiChannel
 from ivr.agi.errors import AgiTimeout, CallerHungUp
 from ivr.config import SpeechSettings
 from ivr.engine.port import Segment, SpeechTurn
-from ivr.speech.audiosocket import AudioSession, AudioSocketServer
+from ivr.speech.audiosocket import SAMPLE_RATE, AudioSession, AudioSocketServer
 from ivr.speech.grammars import InputGrammar
-from ivr.speech.prompt_audio import RATE, PromptAudio
+from ivr.speech.prompt_audio import PromptAudio
 from ivr.speech.recognizer import Grammar, Recognition, RecognizerPool, SpeechModel
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,8 @@ class SpeechListener:
             self.pool.recognize(
                 session.frames(),
                 self._grammar(grammar),
-                sample_rate=RATE,
-                no_input_timeout=len(pcm) / 2 / RATE + timeout,
+                sample_rate=SAMPLE_RATE,
+                no_input_timeout=len(pcm) / 2 / SAMPLE_RATE + timeout,
                 max_speech=self.settings.max_speech,
                 end_silence=(
                     self.settings.digits_end_silence

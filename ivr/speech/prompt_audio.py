@@ -16,10 +16,10 @@ from pathlib import Path
 from ivr.engine.port import Audio, Segment
 from ivr.prompts.dynamic import DynamicSpeech, words_for
 from ivr.prompts.tts import TtsError
+from ivr.speech.audiosocket import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-RATE = 8000
 #: Prompt files kept in memory (a catalogue has about seventy).
 CACHE_FILES = 256
 
@@ -65,7 +65,7 @@ class PromptAudio:
         try:
             with wave.open(str(path), "rb") as wav:
                 shape = (wav.getframerate(), wav.getnchannels(), wav.getsampwidth())
-                if shape != (RATE, 1, 2):
+                if shape != (SAMPLE_RATE, 1, 2):
                     log.warning("%s is %s Hz, %s channel(s), %s bytes: not played", path, *shape)
                     return b""
                 frames = wav.readframes(wav.getnframes())
