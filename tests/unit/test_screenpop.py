@@ -338,6 +338,7 @@ def test_a_flows_pop_lines_are_shown_and_pasted() -> None:
         {
             "Daya tujuan": "{target_power} VA",
             "No. registrasi": "{registrasi}",
+            "Tunggakan": "Rp {tunggakan_teks}",
             "Topik": "PLN Mobile - {topik}",
         },
         {"target_power": "3500", "registrasi": "", "topik": "lupa password"},
