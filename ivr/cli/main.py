@@ -189,7 +189,12 @@ def scenario() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--via", type=click.Choice(["sim", "asterisk"]), default="sim", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds per real call.")
+@click.option(
+    "--timeout",
+    default=600.0,
+    show_default=True,
+    help="Seconds per real call (a tambah daya call with spoken prompts takes about 3 minutes).",
+)
 @click.option(
     "--until",
     type=click.Choice(["end", "answered", "hangup"]),
