@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ivr.agi.deadlines import Deadline, Watchdog
 from ivr.agi.errors import (
@@ -26,8 +25,7 @@ from ivr.agi.request import AgiRequest
 ALL_KEYS = "0123456789*#"
 
 
-@dataclass(frozen=True, slots=True)
-class StreamResult:
+class StreamResult(NamedTuple):
     """How a STREAM FILE ended: the key that interrupted it (if any) and where."""
 
     key: str | None
@@ -36,6 +34,8 @@ class StreamResult:
 
 def quote(arg: str) -> str:
     """One AGI argument, quoted so spaces and quotes survive Asterisk's parser."""
+    if '"' not in arg and "\\" not in arg and "\n" not in arg and "\r" not in arg:
+        return f'"{arg}"'  # nearly always: sound names, keys, variable values
     if "\n" in arg or "\r" in arg:
         raise ValueError("AGI arguments cannot hold line breaks")
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -169,9 +169,11 @@ class AgiChannel:
         result = await self.send(
             f"STREAM FILE {quote(name)} {quote(escape_digits)}", wait=max_seconds
         )
-        endpos_raw, _ = result.get("endpos", ("0", ""))
-        endpos = int(endpos_raw) if str(endpos_raw).isdigit() else 0
-        return StreamResult(key=self._key(self._result(result)), endpos=endpos)
+        endpos = result.get("endpos")
+        return StreamResult(
+            self._key(self._result(result)),
+            int(endpos[0]) if endpos is not None and endpos[0].isdigit() else 0,
+        )
 
     async def wait_for_digit(self, timeout: float) -> str | None:
         """The next key the caller presses within ``timeout`` seconds, or None."""

@@ -1,91 +1,30 @@
-"""Reading an AGI session off the socket: the header block and command results.
+"""panoramisk's request over an :class:`~ivr.agi.connection.AgiConnection`.
 
 panoramisk's FastAGI handler reads the header block in a loop with no end-of-file
 check (a peer that closes early makes it spin) and no timeout, and its result reader
-turns end-of-file into a ``ValueError``. Both reads live here instead, bounded in
-time and size, and a closed connection is a :class:`CallerHungUp`.
+turns end-of-file into a ``ValueError``. The connection reads instead, bounded in time
+and size, and a closed connection is a :class:`CallerHungUp`; this request sends the
+command lines and parses the answers with panoramisk's parser.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from panoramisk.fast_agi import Request
 from panoramisk.utils import parse_agi_result
 
-from ivr.agi.errors import AgiProtocolError, CallerHungUp
-
-MAX_HEADER_LINES = 200
-MAX_LINE_BYTES = 8192
-
-
-_STREAM_ERRORS = (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError)
-
-
-def _stream_error(exc: BaseException, what: str) -> AgiProtocolError | CallerHungUp:
-    """What a failed read means: a line too long is not AGI; anything else, a lost call.
-
-    (A function rather than a wrapping coroutine: this sits on every AGI command.)
-    """
-    if isinstance(exc, asyncio.LimitOverrunError):
-        return AgiProtocolError(f"{what} longer than the stream limit")
-    if isinstance(exc, asyncio.IncompleteReadError):
-        return CallerHungUp(f"connection closed in the {what}")
-    return CallerHungUp(f"connection lost: {exc}")
-
-
-async def read_line(reader: asyncio.StreamReader) -> str:
-    """One line without its end, or :class:`CallerHungUp` when the peer has gone."""
-    try:
-        raw = await reader.readuntil(b"\n")
-    except _STREAM_ERRORS as exc:
-        raise _stream_error(exc, "answer") from exc
-    if len(raw) > MAX_LINE_BYTES:
-        raise AgiProtocolError("AGI line too long")
-    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
-
-
-async def read_headers(reader: asyncio.StreamReader, timeout: float) -> dict[str, str]:
-    """The ``agi_*`` header block that opens every FastAGI session.
-
-    Ends at the first empty line. Raises :class:`CallerHungUp` if the connection
-    closes first, :class:`TimeoutError` if it takes longer than ``timeout`` seconds,
-    :class:`AgiProtocolError` for a block that is not AGI or larger than the stream
-    limit.
-    """
-    async with asyncio.timeout(timeout):
-        try:
-            raw = await reader.readuntil(b"\n\n")
-        except _STREAM_ERRORS as exc:
-            raise _stream_error(exc, "header block") from exc
-    lines = raw.decode("utf-8", errors="replace").replace("\r", "").split("\n")[:-2]
-    if len(lines) > MAX_HEADER_LINES:
-        raise AgiProtocolError(f"more than {MAX_HEADER_LINES} header lines")
-    headers: dict[str, str] = {}
-    for line in lines:
-        key, sep, value = line.partition(": ")
-        if not sep and line.endswith(":"):
-            key, sep, value = line[:-1], ":", ""
-        if not sep or not key.startswith("agi_"):
-            raise AgiProtocolError(f"not an AGI header line: {line[:60]!r}")
-        headers[key] = value
-    if "agi_network_script" not in headers and "agi_request" not in headers:
-        raise AgiProtocolError("header block without agi_request")
-    return headers
+from ivr.agi.connection import MAX_LINE_BYTES, AgiConnection
+from ivr.agi.errors import AgiProtocolError
 
 
 class AgiRequest(Request):  # type: ignore[misc]
     """panoramisk's request, reading answers so that a closed socket, a ``100 Trying``
     and a ``520`` usage text of one line or many all keep the stream in step."""
 
-    def __init__(
-        self,
-        headers: dict[str, str],
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-    ) -> None:
-        super().__init__(app=None, headers=headers, reader=reader, writer=writer)
+    def __init__(self, headers: dict[str, str], connection: AgiConnection) -> None:
+        super().__init__(app=None, headers=headers, reader=None, writer=None)
+        self._connection = connection
 
     async def send_command(self, command: str) -> dict[str, Any]:
         """Send one command line; its parsed answer (panoramisk's dict, plus ``raw``).
@@ -93,34 +32,31 @@ class AgiRequest(Request):  # type: ignore[misc]
         The common case (one ``200`` line back) runs in this one coroutine: it sits on
         every AGI command, and each extra layer costs CPU on every call.
         """
-        writer = self.writer
-        writer.write(f"{command}\n".encode(self.encoding))
-        if writer.transport.get_write_buffer_size():
-            # Only when the socket could not take the line at once (flow control).
-            await writer.drain()
-        try:
-            raw = await self.reader.readuntil(b"\n")
-        except _STREAM_ERRORS as exc:
-            raise _stream_error(exc, "answer") from exc
+        connection = self._connection
+        connection.write(f"{command}\n".encode(self.encoding))
+        if connection.write_paused:
+            await connection.drain()
+        raw = await connection.next_line()
+        plain = plain_answer(raw)
+        if plain is not None:
+            return plain
         result = _parse(raw)
         while result.get("status_code") == 100:
-            result = await self._read_result()
+            result = _parse(await connection.next_line())
         if str(result.get("raw", "")).startswith("520-"):
-            while not (await read_line(self.reader)).startswith("520 "):
+            while not _text(await connection.next_line()).startswith("520 "):
                 pass
         return result
 
-    async def _read_result(self) -> dict[str, Any]:
-        return _parse_line(await read_line(self.reader))
+
+def _text(raw: bytes) -> str:
+    if len(raw) > MAX_LINE_BYTES:
+        raise AgiProtocolError("AGI line too long")
+    return raw.decode("utf-8", errors="replace").rstrip("\r")
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
-    if len(raw) > MAX_LINE_BYTES:
-        raise AgiProtocolError("AGI line too long")
-    return _parse_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-
-
-def _parse_line(line: str) -> dict[str, Any]:
+    line = _text(raw)
     if not line:
         raise AgiProtocolError("empty result line")
     try:
@@ -129,3 +65,31 @@ def _parse_line(line: str) -> dict[str, Any]:
         raise AgiProtocolError(f"not an AGI result: {line[:60]!r}") from exc
     result["raw"] = line
     return result
+
+
+def plain_answer(raw: bytes) -> dict[str, Any] | None:
+    """panoramisk's dict for the plainest answers, built without its regexes; else None.
+
+    Nearly every answer is ``200 result=<n>``, or ``200 result=<n> endpos=<n>`` after a
+    prompt, and this runs for every AGI command of every call: panoramisk's parser
+    (two regular expressions and a dict built through keyword arguments) was the
+    largest single cost of the AGI layer in ``pln123 bench agi``. A test holds the
+    dict equal to :func:`panoramisk.utils.parse_agi_result`'s for each shape taken
+    here; anything else (``-1``, data in brackets, other codes) is left to panoramisk.
+    """
+    if not raw.startswith(b"200 result=") or len(raw) > _PLAIN_MAX:
+        return None
+    value, _, rest = raw[11:].rstrip(b"\r").partition(b" ")
+    if not value.isdigit():  # bytes: ASCII digits only
+        return None
+    result: dict[str, Any] = {"status_code": 200, "result": (value.decode(), ""), "msg": ""}
+    if rest:
+        if not rest.startswith(b"endpos=") or not rest[7:].isdigit():
+            return None
+        result["endpos"] = (rest[7:].decode(), "")
+    result["raw"] = raw.rstrip(b"\r").decode()
+    return result
+
+
+#: The longest answer :func:`plain_answer` looks at (two 20-digit numbers fit).
+_PLAIN_MAX = 64

@@ -1,29 +1,28 @@
 """The FastAGI listener: one chokepoint per connection.
 
-Every connection passes through :meth:`FastAgiServer._serve_connection`, which checks
-the peer against the allowlist, reads the header block with a timeout, runs the
-call handler, and always closes the socket. A call that ends badly is logged and
-forgotten; the server keeps serving. ``CancelledError`` is never swallowed.
+Each connection is an :class:`~ivr.agi.connection.AgiConnection`, which checks the peer
+against the allowlist and reads the header block within a time limit; then
+:meth:`FastAgiServer._run_call` runs the call handler and always closes the
+connection. A call that ends badly is logged and forgotten; the server keeps serving.
+``CancelledError`` is never swallowed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from ivr.agi.channel import AgiChannel
+from ivr.agi.connection import AgiConnection
 from ivr.agi.deadlines import Watchdog
-from ivr.agi.errors import AgiError, AgiProtocolError, CallerHungUp
-from ivr.agi.request import AgiRequest, read_headers
+from ivr.agi.errors import AgiError, CallerHungUp
+from ivr.agi.request import AgiRequest
 
 log = logging.getLogger(__name__)
 
 CallHandler = Callable[[AgiChannel], Awaitable[None]]
-
-STREAM_LIMIT = 64 * 1024
 
 
 def parse_allowlist(entries: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -49,9 +48,11 @@ class FastAgiServer:
         self._port = port
         self._allow = parse_allowlist(allow)
         self._verdicts: dict[str, bool] = {}
-        self._header_timeout = header_timeout
+        #: Seconds a peer has to send its whole header block.
+        self.header_timeout = header_timeout
         self._command_timeout = command_timeout
         self._server: asyncio.Server | None = None
+        self._connections: set[AgiConnection] = set()
         self._calls: set[asyncio.Task[None]] = set()
         self._watchdog = Watchdog()
 
@@ -69,8 +70,9 @@ class FastAgiServer:
 
     async def start(self) -> None:
         """Bind and start accepting connections."""
-        self._server = await asyncio.start_server(
-            self._on_connect, self._host, self._port, limit=STREAM_LIMIT, backlog=1024
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._connection, self._host, self._port, backlog=1024
         )
         log.info("FastAGI listening on %s:%d", self._host, self.port)
 
@@ -98,11 +100,18 @@ class FastAgiServer:
             if still:
                 log.warning("shutdown: cut %d call(s) after the grace period", len(still))
                 await asyncio.wait(still)
+        for connection in list(self._connections):
+            connection.close()  # peers still in their header block
         if self._server is not None:
             await self._server.wait_closed()
         await self._watchdog.stop()
 
-    def _allowed(self, peer: str) -> bool:
+    def _connection(self) -> AgiConnection:
+        connection = AgiConnection(self)
+        self._connections.add(connection)
+        return connection
+
+    def allowed(self, peer: str) -> bool:
         """Whether ``peer`` may connect (remembered per address: Asterisk reconnects a lot)."""
         known = self._verdicts.get(peer)
         if known is None:
@@ -118,40 +127,18 @@ class FastAgiServer:
             address = address.ipv4_mapped
         return any(address in network for network in self._allow)
 
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+    def start_call(self, connection: AgiConnection, headers: dict[str, str]) -> None:
+        """A header block has arrived: run the call in a task of its own."""
+        task = asyncio.get_running_loop().create_task(self._run_call(connection, headers))
         self._calls.add(task)
-        try:
-            await self._serve_connection(reader, writer)
-        finally:
-            self._calls.discard(task)
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
+        task.add_done_callback(self._calls.discard)
 
-    async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        peername = writer.get_extra_info("peername")
-        peer = str(peername[0]) if peername else "?"
-        if not self._allowed(peer):
-            log.warning("refused FastAGI connection from %s: not in agi.allow", peer)
-            return
-        try:
-            headers = await read_headers(reader, self._header_timeout)
-        except TimeoutError:
-            log.warning("FastAGI peer %s sent no complete header block in time", peer)
-            return
-        except CallerHungUp:
-            log.info("FastAGI peer %s closed before the header block ended", peer)
-            return
-        except AgiProtocolError as exc:
-            log.warning("FastAGI peer %s: %s", peer, exc)
-            return
-        channel = AgiChannel(
-            AgiRequest(headers, reader, writer), self._command_timeout, self._watchdog
-        )
+    def forget(self, connection: AgiConnection) -> None:
+        """A connection has closed."""
+        self._connections.discard(connection)
+
+    async def _run_call(self, connection: AgiConnection, headers: dict[str, str]) -> None:
+        channel = AgiChannel(AgiRequest(headers, connection), self._command_timeout, self._watchdog)
         try:
             await self._handler(channel)
         except CallerHungUp as exc:
@@ -162,3 +149,4 @@ class FastAgiServer:
             log.exception("call %s: handler failed", headers.get("agi_uniqueid", "?"))
         finally:
             channel.release()
+            connection.close()

@@ -42,6 +42,9 @@ NETWORK_WORK = ("sr", "jtr", "jtm")
 class EmbeddedAp2t(SqliteBackend):
     """AP2T over the shared SQLite connection; ``now`` is the clock (tests fix it)."""
 
+    #: Answers without awaiting: the guard arms no timer (see :mod:`ivr.backends.guarded`).
+    runs_on_loop = True
+
     _what = "embedded AP2T"
 
     async def arrears(self, idpel: str) -> int:

@@ -136,6 +136,9 @@ class SqliteBackend:
 class EmbeddedCrm(SqliteBackend):
     """Callers the contact centre has spoken to, by phone number (``crm_callers``)."""
 
+    #: Answers without awaiting: the guard arms no timer (see :mod:`ivr.backends.guarded`).
+    runs_on_loop = True
+
     _what = "embedded CRM"
 
     async def caller(self, phone: str) -> CallerInfo | None:
@@ -175,6 +178,9 @@ def _customer(row: Any) -> Customer:
 
 class EmbeddedCustomers(SqliteBackend):
     """Customer master data (``customers``)."""
+
+    #: Answers without awaiting: the guard arms no timer (see :mod:`ivr.backends.guarded`).
+    runs_on_loop = True
 
     _what = "embedded customer data"
 
@@ -241,6 +247,9 @@ class EmbeddedApkt(SqliteBackend):
 
     ``now`` gives the current time (an aware datetime); tests pass a fixed clock.
     """
+
+    #: Answers without awaiting: the guard arms no timer (see :mod:`ivr.backends.guarded`).
+    runs_on_loop = True
 
     _what = "embedded APKT"
 
@@ -428,11 +437,24 @@ def upsert_report(
 
 
 class EmbeddedDatabase:
-    """One connection to the SQLite file and the three backends over it."""
+    """One connection to the SQLite file and the backends over it.
 
-    def __init__(self, path: Path | str, now: Callable[[], datetime] = utc_now) -> None:
+    ``conn`` shares a connection opened elsewhere: ``pln123 serve`` gives the call
+    store's, because SQLite drops a connection's page cache whenever another connection
+    has committed, and the call store commits on every answer; on a connection of its
+    own every CRM lookup would read its pages afresh. Both run on the event loop's
+    thread, one statement or transaction at a time.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        now: Callable[[], datetime] = utc_now,
+        conn: sqlite3.Connection | None = None,
+    ) -> None:
         self.path = Path(path)
-        self.conn = open_database(self.path)
+        self._owned = conn is None
+        self.conn = open_database(self.path) if conn is None else conn
         self._now = now
 
     def backends(self) -> Backends:
@@ -450,5 +472,6 @@ class EmbeddedDatabase:
         )
 
     def close(self) -> None:
-        """Close the connection (the backends stop working)."""
-        self.conn.close()
+        """Close the connection if it is this object's own (the backends stop working)."""
+        if self._owned:
+            self.conn.close()

@@ -64,22 +64,31 @@ def _reason(exc: BaseException) -> str:
 
 
 class _Guard:
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, inner: object) -> None:
         if not timeout > 0:
             raise ValueError(f"backend timeout must be positive, not {timeout!r}")
         self.timeout = timeout
+        #: A backend that answers without awaiting (the embedded SQLite ones) cannot be
+        #: interrupted by a timer, so none is armed for it: a timer costs CPU on every
+        #: call (``pln123 bench agi``) and could never fire. Only a class that says so
+        #: itself (``runs_on_loop``) counts: a subclass that overrides a call with one
+        #: that awaits does not inherit the promise, and keeps its time limit.
+        self.armed = not type(inner).__dict__.get("runs_on_loop", False)
 
     async def run(self, what: str, about: str, call: Callable[[], Awaitable[T]]) -> T:
         """``call()`` within the limit; ``what`` names the call, ``about`` (a phone number
         or ID) is masked in any message."""
         started = time.monotonic()
+        limit: asyncio.Timeout | None = None
         try:
+            if not self.armed:
+                return await call()
             async with asyncio.timeout(self.timeout) as limit:
                 result = await call()
         except TimeoutError as exc:
             label = _label(what, about)
             elapsed = time.monotonic() - started
-            if limit.expired():
+            if limit is not None and limit.expired():
                 message = f"{label}: no answer within {self.timeout:g} s"
             else:
                 message = f"{label} failed: {_reason(exc)}"
@@ -108,7 +117,7 @@ class GuardedCrm:
 
     def __init__(self, inner: CrmPort, timeout: float) -> None:
         self.inner = inner
-        self._guard = _Guard(timeout)
+        self._guard = _Guard(timeout, inner)
 
     async def caller(self, phone: str) -> CallerInfo | None:
         return await self._guard.run("CRM caller lookup", phone, lambda: self.inner.caller(phone))
@@ -119,7 +128,7 @@ class GuardedCustomers:
 
     def __init__(self, inner: CustomerPort, timeout: float) -> None:
         self.inner = inner
-        self._guard = _Guard(timeout)
+        self._guard = _Guard(timeout, inner)
 
     async def find(self, idpel_or_meter: str) -> Customer | None:
         return await self._guard.run(
@@ -132,7 +141,7 @@ class GuardedApkt:
 
     def __init__(self, inner: ApktPort, timeout: float) -> None:
         self.inner = inner
-        self._guard = _Guard(timeout)
+        self._guard = _Guard(timeout, inner)
 
     async def create_report(self, request: ReportRequest) -> Report:
         report = await self._guard.run(
@@ -178,7 +187,7 @@ class GuardedAp2t:
 
     def __init__(self, inner: Ap2tPort, timeout: float) -> None:
         self.inner = inner
-        self._guard = _Guard(timeout)
+        self._guard = _Guard(timeout, inner)
 
     async def arrears(self, idpel: str) -> int:
         return await self._guard.run("AP2T arrears", idpel, lambda: self.inner.arrears(idpel))
@@ -204,7 +213,7 @@ class GuardedItsm:
 
     def __init__(self, inner: ItsmPort, timeout: float) -> None:
         self.inner = inner
-        self._guard = _Guard(timeout)
+        self._guard = _Guard(timeout, inner)
 
     async def create_ticket(self, request: TicketRequest) -> ItsmTicket:
         ticket = await self._guard.run(

@@ -41,6 +41,9 @@ EVENT_NOTE = "catatan"
 class EmbeddedItsm(SqliteBackend):
     """ITSM over the shared SQLite connection; ``now`` is the clock (tests fix it)."""
 
+    #: Answers without awaiting: the guard arms no timer (see :mod:`ivr.backends.guarded`).
+    runs_on_loop = True
+
     _what = "embedded ITSM"
 
     async def create_ticket(self, request: TicketRequest) -> ItsmTicket:

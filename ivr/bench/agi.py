@@ -24,7 +24,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -117,8 +117,9 @@ class SideResult:
 # -- the servers, each in its own process -----------------------------------------------
 #
 # The parent starts ``python -m ivr.bench.agi`` and talks to it by lines: it writes the
-# pickled job (base64) on the child's stdin; the child answers its port, then "ready"
-# when told "start", then the measured figures (base64 pickle) when told "stop".
+# pickled job (base64) on the child's stdin; the child answers its port; then, once per
+# round, "ready" when told "start" and the round's CPU (base64 pickle) when told "stop";
+# told "end", it shuts down and answers what its database holds.
 
 
 @dataclass(frozen=True)
@@ -152,15 +153,21 @@ async def _serve(job: _Job) -> None:
         line: bytes = await loop.run_in_executor(None, sys.stdin.buffer.readline)
         return line.decode().strip()
 
-    async def measure() -> dict[str, Any]:
-        await hear()  # start
-        before = resource.getrusage(resource.RUSAGE_SELF)
-        _say("ready")
-        await hear()  # stop
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        user = after.ru_utime - before.ru_utime
-        system = after.ru_stime - before.ru_stime
-        return {"cpu": user + system, "user": user, "system": system, "outcomes": {}}
+    async def measure(settle: Callable[[], object] = lambda: None) -> None:
+        """Answer each round's CPU until told to end; ``settle`` finishes, before the
+        count, background work the round's calls left (the IVR's WAL checkpoint)."""
+        while await hear() == "start":
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            _say("ready")
+            await hear()  # stop
+            settle()
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            _say(
+                {
+                    "user": after.ru_utime - before.ru_utime,
+                    "system": after.ru_stime - before.ru_stime,
+                }
+            )
 
     if job.kind == "ivr":
         from ivr.actions import ACTIONS
@@ -174,18 +181,17 @@ async def _serve(job: _Job) -> None:
         settings = job.settings
         seed(settings.db_path)
         store = CallStore(settings.db_path)
-        database = EmbeddedDatabase(settings.db_path)
+        database = EmbeddedDatabase(settings.db_path, conn=store.connection)
         library = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
         backends = guarded(database.backends(), settings.backend_timeout)
         app = IvrApp(settings, library, store, backends)
         await app.server.start()
         _say(app.server.port)
-        figures = await measure()
+        await measure(store.checkpoint)
         await app.server.shutdown(0)
         database.close()
         store.close()
-        figures["outcomes"] = _outcomes(settings.db_path)
-        _say(figures)
+        _say(_outcomes(settings.db_path))
         return
 
     from panoramisk.fast_agi import Application
@@ -200,10 +206,10 @@ async def _serve(job: _Job) -> None:
     application.add_route(FLOW, replay)
     server = await asyncio.start_server(application.handler, HOST, 0, backlog=1024)
     _say(int(server.sockets[0].getsockname()[1]))
-    figures = await measure()
+    await measure()
     server.close()
     await server.wait_closed()
-    _say(figures)
+    _say({})
 
 
 def _outcomes(db_path: Path) -> dict[str, int]:
@@ -271,7 +277,7 @@ def _percentile(ordered: Sequence[float], fraction: float) -> float:
 
 
 async def _drive(
-    port: int, script: CallScript, calls: int, gate: asyncio.Semaphore
+    port: int, script: CallScript, calls: int, gate: asyncio.Semaphore, prefix: str
 ) -> tuple[list[CallRecord | BaseException], int]:
     """``calls`` calls starting evenly over :data:`RAMP_SECONDS`; their records, and the
     most calls that were in progress at once."""
@@ -284,7 +290,7 @@ async def _drive(
         peak = max(peak, active)
         try:
             return await place_call(
-                HOST, port, replace(script, uniqueid=f"bench.{index}"), open_gate=gate
+                HOST, port, replace(script, uniqueid=f"bench.{prefix}.{index}"), open_gate=gate
             )
         finally:
             active -= 1
@@ -293,77 +299,119 @@ async def _drive(
     return results, peak
 
 
-async def _run_side(
-    name: str, kind: str, settings: Settings, calls: int, commands: list[str], path: CallerPath
-) -> tuple[SideResult, list[str]]:
-    """Start one server process, warm it up, drive ``calls`` concurrent calls; its figures.
+class _Side:
+    """One server under test: its process, warmed up, measured round by round."""
 
-    Also returns the command sequence of one warm-up call.
-    """
-    server = await _Server.start(_Job(kind, settings, commands))
-    try:
-        port = int(await server.hear())
-        script = CallScript(keys=path.keys, barge_in=False, script=FLOW)
-        gate = asyncio.Semaphore(OPEN_GATE)
-        warm = await asyncio.gather(
-            *(
-                place_call(HOST, port, replace(script, uniqueid=f"warm.{i}"), open_gate=gate)
-                for i in range(WARMUP_CALLS)
+    def __init__(self, name: str, kind: str, server: _Server, port: int, path: CallerPath):
+        self.name = name
+        self.kind = kind
+        self.path = path
+        self._server = server
+        self._port = port
+        self._script = CallScript(keys=path.keys, barge_in=False, script=FLOW)
+        self._gate = asyncio.Semaphore(OPEN_GATE)
+        self.commands: list[str] = []
+        self.warm_failed = 0
+        self.rounds: list[
+            tuple[list[CallRecord | BaseException], dict[str, float], int, float]
+        ] = []
+
+    @classmethod
+    async def start(
+        cls, name: str, kind: str, settings: Settings, commands: list[str], path: CallerPath
+    ) -> _Side:
+        """Start the server process and warm it up; ``commands`` is what the bare one
+        replays (the IVR's warm-up gives it)."""
+        server = await _Server.start(_Job(kind, settings, commands))
+        try:
+            side = cls(name, kind, server, int(await server.hear()), path)
+            warm = await asyncio.gather(
+                *(
+                    place_call(
+                        HOST,
+                        side._port,
+                        replace(side._script, uniqueid=f"warm.{i}"),
+                        open_gate=side._gate,
+                    )
+                    for i in range(WARMUP_CALLS)
+                )
             )
-        )
-        sequence = warm[0].commands
-        warm_failed = sum(
+        except BaseException:
+            await server.close()
+            raise
+        side.commands = warm[0].commands
+        expected = len(commands)
+        side.warm_failed = sum(
             1
             for record in warm
-            if not (
-                _ivr_ok(record, path) if kind == "ivr" else len(record.commands) == len(commands)
-            )
+            if not (_ivr_ok(record, path) if kind == "ivr" else len(record.commands) == expected)
         )
-        load = replace(script, measure=True, media_delay=MEDIA_DELAY)
-        server.tell("start")
-        await server.hear()
-        started = time.perf_counter()
-        results, peak = await _drive(port, load, calls, gate)
-        wall = time.perf_counter() - started
-        server.tell("stop")
-        report = await server.hear()
-    finally:
-        await server.close()
+        return side
 
-    records = [r for r in results if isinstance(r, CallRecord)]
-    if kind == "ivr":
-        good = [r for r in records if _ivr_ok(r, path)]
-    else:
-        good = [
-            r
-            for r in records
-            if r.ended in (End.SERVER_CLOSED, End.HANGUP) and len(r.commands) == len(commands)
-        ]
-    steps = sorted(step for record in good for step in record.steps)
-    note = ""
-    if kind == "ivr":
-        done = report["outcomes"].get(path.outcome, 0)
-        if done != WARMUP_CALLS + len(good):
-            note = f"database has {done} {path.outcome} calls, expected {WARMUP_CALLS + len(good)}"
-    if warm_failed:
-        note = (note + "; " if note else "") + f"{warm_failed} warm-up calls failed"
-    errors = {type(r).__name__ for r in results if isinstance(r, BaseException)}
-    if errors:
-        note = (note + "; " if note else "") + "errors: " + ", ".join(sorted(errors))
-    result = SideResult(
-        name=name,
-        calls=calls,
-        failed=calls - len(good),
-        cpu_per_call=float(report["cpu"]) / calls,
-        user_share=float(report["user"]) / max(float(report["cpu"]), 1e-9),
-        step_p50_ms=_percentile(steps, 0.50) * 1000,
-        step_p99_ms=_percentile(steps, 0.99) * 1000,
-        commands_per_call=len(good[0].commands) if good else 0,
-        wall_seconds=wall,
-        peak_concurrent=peak,
-        note=note,
-    )
-    return result, sequence
+    async def measure_round(self, calls: int, round_no: int) -> None:
+        """``calls`` concurrent calls, the server's CPU counted from the first to the last."""
+        load = replace(self._script, measure=True, media_delay=MEDIA_DELAY)
+        self._server.tell("start")
+        await self._server.hear()
+        started = time.perf_counter()
+        results, peak = await _drive(self._port, load, calls, self._gate, f"r{round_no}")
+        wall = time.perf_counter() - started
+        self._server.tell("stop")
+        cpu = await self._server.hear()
+        self.rounds.append((results, cpu, peak, wall))
+
+    async def finish(self) -> dict[str, int]:
+        """Stop the server; what its database holds (the IVR's outcomes)."""
+        try:
+            self._server.tell("end")
+            outcomes: dict[str, int] = await self._server.hear()
+        finally:
+            await self._server.close()
+        return outcomes
+
+    def result(self, outcomes: dict[str, int], bare_commands: int) -> SideResult:
+        """The figures of every round together."""
+        results = [r for round_ in self.rounds for r in round_[0]]
+        calls = len(results)
+        records = [r for r in results if isinstance(r, CallRecord)]
+        if self.kind == "ivr":
+            good = [r for r in records if _ivr_ok(r, self.path)]
+        else:
+            good = [
+                r
+                for r in records
+                if r.ended in (End.SERVER_CLOSED, End.HANGUP) and len(r.commands) == bare_commands
+            ]
+        steps = sorted(step for record in good for step in record.steps)
+        user = sum(round_[1]["user"] for round_ in self.rounds)
+        system = sum(round_[1]["system"] for round_ in self.rounds)
+        cpu = user + system
+        note = ""
+        if self.kind == "ivr":
+            done = outcomes.get(self.path.outcome, 0)
+            if done != WARMUP_CALLS + len(good):
+                note = (
+                    f"database has {done} {self.path.outcome} calls,"
+                    f" expected {WARMUP_CALLS + len(good)}"
+                )
+        if self.warm_failed:
+            note = (note + "; " if note else "") + f"{self.warm_failed} warm-up calls failed"
+        errors = {type(r).__name__ for r in results if isinstance(r, BaseException)}
+        if errors:
+            note = (note + "; " if note else "") + "errors: " + ", ".join(sorted(errors))
+        return SideResult(
+            name=self.name,
+            calls=calls,
+            failed=calls - len(good),
+            cpu_per_call=cpu / max(calls, 1),
+            user_share=user / max(cpu, 1e-9),
+            step_p50_ms=_percentile(steps, 0.50) * 1000,
+            step_p99_ms=_percentile(steps, 0.99) * 1000,
+            commands_per_call=len(good[0].commands) if good else 0,
+            wall_seconds=sum(round_[3] for round_ in self.rounds),
+            peak_concurrent=max((round_[2] for round_ in self.rounds), default=0),
+            note=note,
+        )
 
 
 # -- the whole run ----------------------------------------------------------------------
@@ -384,7 +432,7 @@ def _stub_audio(audio_dir: Path, into: Path) -> Path:
     return into
 
 
-def _table(ivr: SideResult, bare: SideResult, calls: int, path: CallerPath) -> str:
+def _table(ivr: SideResult, bare: SideResult, calls: int, rounds: int, path: CallerPath) -> str:
     def row(name: str, calls: str, failed: str, cpu: str, p50: str, p99: str) -> str:
         return f"{name:<16} {calls:>6} {failed:>7} {cpu:>11} {p50:>12} {p99:>12}"
 
@@ -403,9 +451,10 @@ def _table(ivr: SideResult, bare: SideResult, calls: int, path: CallerPath) -> s
 
     cpu_ratio = ratio(ivr.cpu_per_call, bare.cpu_per_call)
     lines = [
-        f"AGI bench: {calls} call{'s' if calls != 1 else ''} through flow '{FLOW}'"
-        f" ({path.description}; {ivr.commands_per_call} AGI commands per call), started over"
-        f" {RAMP_SECONDS:.0f}s; each prompt or key takes"
+        f"AGI bench: {rounds} round{'s' if rounds != 1 else ''} of {calls} concurrent"
+        f" call{'s' if calls != 1 else ''} through flow '{FLOW}', IVR and bare in turn"
+        f" ({path.description}; {ivr.commands_per_call} AGI commands per call), each round"
+        f" started over {RAMP_SECONDS:.0f}s; each prompt or key takes"
         f" {MEDIA_DELAY[0] * 1000:.0f}-{MEDIA_DELAY[1] * 1000:.0f} ms (not in step latency)",
         f"peak concurrent calls: IVR {ivr.peak_concurrent}, bare {bare.peak_concurrent};"
         f" wall time: IVR {ivr.wall_seconds:.1f}s, bare {bare.wall_seconds:.1f}s;"
@@ -442,11 +491,14 @@ def _table(ivr: SideResult, bare: SideResult, calls: int, path: CallerPath) -> s
     return "\n".join(lines)
 
 
-async def run_bench(settings: Settings, calls: int, path: str = "cso") -> str:
+async def run_bench(settings: Settings, calls: int, path: str = "cso", rounds: int = 3) -> str:
     """Run ``calls`` concurrent calls through the IVR, then through a bare panoramisk
-    handler replaying the same commands; the table of figures with PASS/FAIL per target."""
+    handler replaying the same commands, ``rounds`` times in turn (so a slow spell of
+    the machine falls on both); the table of figures with PASS/FAIL per target."""
     if calls < 1:
         raise ValueError("calls must be at least 1")
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
     caller_path = PATHS[path]
     with tempfile.TemporaryDirectory(prefix="pln123-bench-") as tmp:
         folder = Path(tmp)
@@ -459,11 +511,28 @@ async def run_bench(settings: Settings, calls: int, path: str = "cso") -> str:
                 "audio_dir": _stub_audio(settings.audio_dir, folder / "audio"),
             }
         )
-        ivr, sequence = await _run_side("IVR", "ivr", bench_settings, calls, [], caller_path)
-        bare, _ = await _run_side(
-            "bare panoramisk", "bare", bench_settings, calls, sequence, caller_path
-        )
-    return _table(ivr, bare, calls, caller_path)
+        ivr = await _Side.start("IVR", "ivr", bench_settings, [], caller_path)
+        try:
+            bare = await _Side.start(
+                "bare panoramisk", "bare", bench_settings, ivr.commands, caller_path
+            )
+        except BaseException:
+            await ivr.finish()
+            raise
+        try:
+            for round_no in range(rounds):
+                await ivr.measure_round(calls, round_no)
+                await bare.measure_round(calls, round_no)
+        finally:
+            outcomes = await ivr.finish()
+            await bare.finish()
+    return _table(
+        ivr.result(outcomes, len(ivr.commands)),
+        bare.result({}, len(ivr.commands)),
+        calls,
+        rounds,
+        caller_path,
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from ivr.tuning import tune_allocator
 
 if TYPE_CHECKING:
     from ivr.backends.embedded import EmbeddedDatabase
+    from ivr.store.calls import CallStore
 
 
 def _settings() -> Settings:
@@ -65,7 +66,7 @@ def serve() -> None:
             + "\n".join(f"  {p}" for p in exc.problems)
         ) from exc
     store = CallStore(settings.db_path)
-    database, backends = _backends(settings)
+    database, backends = _backends(settings, store)
     try:
         asyncio.run(IvrApp(settings, holder, store, backends).run())
     finally:
@@ -83,12 +84,13 @@ def _check_speech_model(settings: Settings) -> None:
         )
 
 
-def _backends(settings: Settings) -> tuple[EmbeddedDatabase, Backends]:
-    """The embedded SQLite backends, each call under the backend time limit."""
+def _backends(settings: Settings, store: CallStore) -> tuple[EmbeddedDatabase, Backends]:
+    """The embedded SQLite backends on the call store's connection, each call under the
+    backend time limit."""
     from ivr.backends.embedded import EmbeddedDatabase
     from ivr.backends.guarded import guarded
 
-    database = EmbeddedDatabase(settings.db_path)
+    database = EmbeddedDatabase(settings.db_path, conn=store.connection)
     return database, guarded(database.backends(), settings.backend_timeout)
 
 
@@ -160,7 +162,7 @@ def simulate(flow: str, caller: str) -> None:
             f"no flow named {flow!r}; known: {', '.join(sorted(library.flows))}"
         )
     store = CallStore(settings.db_path)
-    database, backends = _backends(settings)
+    database, backends = _backends(settings, store)
     try:
         summary = asyncio.run(
             simulate_call(
@@ -237,22 +239,32 @@ def bench() -> None:
 
 
 @bench.command("agi")
-@click.option("--calls", default=500, show_default=True, help="Concurrent calls.")
+@click.option("--calls", default=500, show_default=True, help="Concurrent calls per round.")
 @click.option(
     "--path",
     type=click.Choice(["menu", "cso", "report"]),
-    default="cso",
+    default="menu",
     show_default=True,
-    help="menu: main menu to a CSO; cso: PERIKSA to a CSO after the IDPEL; "
+    help="menu: greeting, main menu, to a CSO; cso: PERIKSA to a CSO after the IDPEL; "
     "report: PERIKSA to a filed report.",
 )
-def bench_agi(calls: int, path: str) -> None:
+@click.option(
+    "--rounds",
+    default=3,
+    show_default=True,
+    help="Rounds of calls, IVR and bare handler in turn; the figures are of all rounds.",
+)
+def bench_agi(calls: int, path: str, rounds: int) -> None:
     """N concurrent calls through the main flow vs a bare panoramisk handler."""
     from ivr.bench.agi import run_bench
 
     logging.basicConfig(level=logging.WARNING)
     settings = _settings()
-    click.echo(asyncio.run(run_bench(settings, calls, path)))
+    try:
+        table = asyncio.run(run_bench(settings, calls, path, rounds))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(table)
 
 
 @bench.command("speech")
@@ -357,7 +369,7 @@ def up() -> None:
         # The sandbox's copy of our prompts: Asterisk plays pln123/dynamic/<file>.
         settings = settings.model_copy(update={"dynamic_audio_dir": sandbox.sounds_dir / "dynamic"})
     store = CallStore(settings.db_path)
-    database, backends = _backends(settings)
+    database, backends = _backends(settings, store)
     click.echo(PLACE_A_CALL.format(sip_port=settings.sip_port, ami_port=settings.ami.port))
     try:
         asyncio.run(IvrApp(settings, holder, store, backends).run())

@@ -27,7 +27,7 @@ async def run_scenarios(
     from ivr.store.calls import CallStore
 
     store = CallStore(settings.db_path)
-    database = EmbeddedDatabase(settings.db_path)
+    database = EmbeddedDatabase(settings.db_path, conn=store.connection)
     backends = guarded(database.backends(), settings.backend_timeout)
     try:
         return [await run_scenario_sim(s, settings, library, store, backends) for s in scenarios]
