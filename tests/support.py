@@ -11,8 +11,10 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from queue import Empty, Queue
+from typing import Any
 
 from ivr.actions import ACTIONS
+from ivr.agi.channel import AgiChannel
 from ivr.backends.demo import seed
 from ivr.backends.embedded import EmbeddedDatabase
 from ivr.backends.ports import Backends
@@ -145,3 +147,28 @@ def numbers_from_threads(
     for thread in workers:
         thread.join()
     return numbers
+
+
+#: What a handler ended with: its value, or the exception it raised.
+Outcome = tuple[Any, BaseException | None]
+
+
+def handing_handler(
+    drive: Callable[[AgiChannel], Awaitable[Any]],
+) -> tuple[Callable[[AgiChannel], Awaitable[None]], asyncio.Future[Outcome]]:
+    """A FastAGI handler that runs ``drive`` and hands its outcome to the future.
+
+    The server logs and swallows what a handler raises, so tests assert on the future,
+    in the test body, never inside the handler.
+    """
+    handed: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+
+    async def handler(channel: AgiChannel) -> None:
+        try:
+            value = await drive(channel)
+        except BaseException as exc:
+            handed.set_result((None, exc))
+            raise
+        handed.set_result((value, None))
+
+    return handler, handed

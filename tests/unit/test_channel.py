@@ -23,13 +23,13 @@ from ivr.agi.errors import (
 )
 from ivr.agi.server import FastAgiServer
 from ivr.testing.fake_asterisk import CallRecord, CallScript, End, Fault, place_call
+from tests.support import Outcome, handing_handler
 
 HOST = "127.0.0.1"
 #: Upper bound for anything that should happen at once.
 WAIT = 5.0
 
 Drive = Callable[[AgiChannel], Awaitable[Any]]
-Outcome = tuple[Any, BaseException | None]
 
 
 @pytest.fixture
@@ -43,16 +43,7 @@ async def call() -> AsyncIterator[Callable[..., Awaitable[tuple[Outcome, CallRec
     async def run(
         drive: Drive, script: CallScript | None = None, command_timeout: float = 2.0
     ) -> tuple[Outcome, CallRecord]:
-        handed: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-
-        async def handler(channel: AgiChannel) -> None:
-            try:
-                value = await drive(channel)
-            except BaseException as exc:
-                handed.set_result((None, exc))
-                raise
-            handed.set_result((value, None))
-
+        handler, handed = handing_handler(drive)
         server = FastAgiServer(handler, host=HOST, port=0, command_timeout=command_timeout)
         servers.append(server)
         await server.start()

@@ -28,6 +28,7 @@ from ivr.agi.errors import AgiProtocolError, CallerHungUp
 from ivr.agi.request import plain_answer
 from ivr.agi.server import FastAgiServer
 from ivr.testing.fake_asterisk import CallScript, header_lines
+from tests.support import Outcome, handing_handler
 
 HOST = "127.0.0.1"
 WAIT = 5.0
@@ -105,7 +106,7 @@ def test_a_block_that_is_not_agi_is_refused(block: bytes, message: str) -> None:
 
 # -- over real sockets --------------------------------------------------------------------
 
-Handed = asyncio.Future[tuple[Any, BaseException | None]]
+Handed = asyncio.Future[Outcome]
 Start = Callable[..., Awaitable[tuple[FastAgiServer, Handed]]]
 
 
@@ -117,16 +118,7 @@ async def serve() -> AsyncIterator[Start]:
     async def start(
         drive: Callable[[AgiChannel], Awaitable[Any]], **options: Any
     ) -> tuple[FastAgiServer, Handed]:
-        handed: Handed = asyncio.get_running_loop().create_future()
-
-        async def handler(channel: AgiChannel) -> None:
-            try:
-                value = await drive(channel)
-            except BaseException as exc:
-                handed.set_result((None, exc))
-                raise
-            handed.set_result((value, None))
-
+        handler, handed = handing_handler(drive)
         server = FastAgiServer(handler, host=HOST, port=0, **options)
         servers.append(server)
         await server.start()
