@@ -148,8 +148,10 @@ class AgiChannel:
         return str(value)
 
     @staticmethod
-    def _key(code: str) -> str | None:
-        number = int(code) if code.lstrip("-").isdigit() else 0
+    def _key(result: dict[str, Any]) -> str | None:
+        """The key a result names by its code (``result=55`` is '7'); None for 0."""
+        code = result.get("result", ("", ""))[0]
+        number = int(code) if code.isdigit() else 0
         return chr(number) if number > 0 else None
 
     # -- commands ---------------------------------------------------------------------
@@ -171,7 +173,7 @@ class AgiChannel:
         )
         endpos = result.get("endpos")
         return StreamResult(
-            self._key(self._result(result)),
+            self._key(result),
             int(endpos[0]) if endpos is not None and endpos[0].isdigit() else 0,
         )
 
@@ -179,7 +181,7 @@ class AgiChannel:
         """The next key the caller presses within ``timeout`` seconds, or None."""
         ms = max(1, int(timeout * 1000))
         result = await self.send(f"WAIT FOR DIGIT {ms}", wait=timeout)
-        return self._key(self._result(result))
+        return self._key(result)
 
     async def get_data(self, name: str, timeout: float, max_digits: int) -> tuple[str, bool]:
         """Play ``name`` and collect up to ``max_digits`` keys (``#`` ends early).
@@ -200,12 +202,12 @@ class AgiChannel:
         if not digits.isdigit():
             raise ValueError(f"not digits: {digits!r}")
         result = await self.send(f"SAY DIGITS {digits} {quote(escape_digits)}", wait=60)
-        return self._key(self._result(result))
+        return self._key(result)
 
     async def say_number(self, number: int, escape_digits: str = "") -> str | None:
         """Speak a whole number with Asterisk's own sounds."""
         result = await self.send(f"SAY NUMBER {int(number)} {quote(escape_digits)}", wait=60)
-        return self._key(self._result(result))
+        return self._key(result)
 
     async def set_variable(self, name: str, value: str) -> None:
         """Set a channel variable."""

@@ -79,15 +79,19 @@ def plain_answer(raw: bytes) -> dict[str, Any] | None:
     """
     if not raw.startswith(b"200 result=") or len(raw) > _PLAIN_MAX:
         return None
-    value, _, rest = raw[11:].rstrip(b"\r").partition(b" ")
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    value, _, rest = raw[11:].partition(b" ")
     if not value.isdigit():  # bytes: ASCII digits only
         return None
-    result: dict[str, Any] = {"status_code": 200, "result": (value.decode(), ""), "msg": ""}
+    if rest and (not rest.startswith(b"endpos=") or not rest[7:].isdigit()):
+        return None
+    line = raw.decode()  # ASCII: the byte offsets are the text's
+    end = 11 + len(value)
+    result: dict[str, Any] = {"status_code": 200, "result": (line[11:end], ""), "msg": ""}
     if rest:
-        if not rest.startswith(b"endpos=") or not rest[7:].isdigit():
-            return None
-        result["endpos"] = (rest[7:].decode(), "")
-    result["raw"] = raw.rstrip(b"\r").decode()
+        result["endpos"] = (line[end + 8 :], "")
+    result["raw"] = line
     return result
 
 

@@ -388,10 +388,15 @@ class Flow(Strict):
     def derived(self, node: NodeBase, make: Callable[[], T], what: str = "") -> T:
         """A value derived from ``node`` (its input rules, say), made once per flow load;
         ``what`` tells apart several values of one node."""
+        # The private dict itself: ``self._derived`` goes through pydantic's
+        # ``__getattr__``, which costs more than the rest of this on every input node.
+        private = self.__pydantic_private__
+        assert private is not None
+        cache: dict[tuple[str, str, str], Any] = private["_derived"]
         key = (node.id, type(node).__name__, what)
-        if key not in self._derived:
-            self._derived[key] = make()
-        value: T = self._derived[key]
+        value: T | None = cache.get(key)
+        if value is None:
+            value = cache[key] = make()
         return value
 
     def node(self, node_id: str) -> Node:

@@ -57,11 +57,13 @@ async def read_digits(ctx: CallContext, node: CollectNode, flow: Flow, first: st
         return node.empty_value
     inter_digit = node.inter_digit_timeout or flow.defaults.inter_digit_timeout
     keys = first
-    while _digit_count(keys) < node.max_length:
+    digits = int(first.isdigit())
+    while digits < node.max_length:
         key = await next_key(ctx, inter_digit)
         if key is None or key == node.terminator:
             break
         keys += key
+        digits += key.isdigit()
     else:
         # Ended at maximum length: a '#' the caller adds belongs to this input.
         ctx.swallow_key = node.terminator
