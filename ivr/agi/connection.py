@@ -102,9 +102,10 @@ class AgiConnection(asyncio.Protocol):
         peername = transport.get_extra_info("peername")
         self.peer = str(peername[0]) if peername else "?"
         if not self._owner.allowed(self.peer):
-            log.warning("refused FastAGI connection from %s: not in agi.allow", self.peer)
-            self._end(lambda: CallerHungUp("connection refused"))
-            transport.close()
+            self._cut(
+                f"refused FastAGI connection from {self.peer}: not in agi.allow",
+                lambda: CallerHungUp("connection refused"),
+            )
             return
         self._header_timer = self._loop.call_later(
             self._owner.header_timeout, self._header_timed_out
@@ -152,7 +153,7 @@ class AgiConnection(asyncio.Protocol):
         end = buffer.find(b"\n\n")
         if end < 0:
             if len(buffer) > MAX_HEADER_BYTES:
-                self._refuse(AgiProtocolError("header block longer than the limit"))
+                self._fail(AgiProtocolError("header block longer than the limit"))
             else:
                 self._buffer = buffer
             return
@@ -164,7 +165,7 @@ class AgiConnection(asyncio.Protocol):
         try:
             headers = parse_header_block(buffer[: end + 2])
         except AgiProtocolError as exc:
-            self._refuse(exc)
+            self._fail(exc)
             return
         self._owner.start_call(self, headers)
         rest = buffer[end + 2 :]
@@ -247,26 +248,21 @@ class AgiConnection(asyncio.Protocol):
             waiter.set_exception(self._ended())
 
     def _fail(self, error: AgiProtocolError) -> None:
-        """The peer broke the protocol during a call: the call sees ``error``, then ends."""
-        log.warning("FastAGI peer %s: %s", self.peer, error)
-        self._buffer = b""
-        self._end(lambda: AgiProtocolError(str(error)))
-        if self._transport is not None:
-            self._transport.close()
-
-    def _refuse(self, error: AgiProtocolError) -> None:
-        """A header block that is not AGI: no call is started."""
-        log.warning("FastAGI peer %s: %s", self.peer, error)
-        self._buffer = b""
-        self._end(lambda: error)
-        if self._transport is not None:
-            self._transport.close()
+        """The peer broke the protocol: no call starts, or the call sees ``error``."""
+        self._cut(f"FastAGI peer {self.peer}: {error}", lambda: AgiProtocolError(str(error)))
 
     def _header_timed_out(self) -> None:
         self._header_timer = None
         if self._in_headers and self._ended is None:
-            log.warning("FastAGI peer %s sent no complete header block in time", self.peer)
-            self._buffer = b""
-            self._end(lambda: CallerHungUp("no header block in time"))
-            if self._transport is not None:
-                self._transport.close()
+            self._cut(
+                f"FastAGI peer {self.peer} sent no complete header block in time",
+                lambda: CallerHungUp("no header block in time"),
+            )
+
+    def _cut(self, why: str, error: Callable[[], AgiError]) -> None:
+        """Log ``why``, end reading with ``error()`` and close the connection."""
+        log.warning("%s", why)
+        self._buffer = b""
+        self._end(error)
+        if self._transport is not None:
+            self._transport.close()

@@ -14,7 +14,7 @@ from typing import Any
 from panoramisk.fast_agi import Request
 from panoramisk.utils import parse_agi_result
 
-from ivr.agi.connection import MAX_LINE_BYTES, AgiConnection
+from ivr.agi.connection import AgiConnection
 from ivr.agi.errors import AgiProtocolError
 
 
@@ -50,8 +50,7 @@ class AgiRequest(Request):  # type: ignore[misc]
 
 
 def _text(raw: bytes) -> str:
-    if len(raw) > MAX_LINE_BYTES:
-        raise AgiProtocolError("AGI line too long")
+    # (The connection has already refused a line longer than MAX_LINE_BYTES.)
     return raw.decode("utf-8", errors="replace").rstrip("\r")
 
 

@@ -8,7 +8,7 @@ The rates and rules are data (``flows/data/tarif_tambah_daya.yaml``, validated b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, astuple, dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
@@ -140,17 +140,11 @@ class Costs:
 
     @property
     def total(self) -> int:
-        return self.biaya_penyambungan + self.meterai + self.stroom_awal + self.ppj + self.ppn
+        return sum(astuple(self))
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "biaya_penyambungan": self.biaya_penyambungan,
-            "meterai": self.meterai,
-            "stroom_awal": self.stroom_awal,
-            "ppj": self.ppj,
-            "ppn": self.ppn,
-            "total": self.total,
-        }
+        """Each part by name, and the ``total``."""
+        return asdict(self) | {"total": self.total}
 
 
 @dataclass(frozen=True)
