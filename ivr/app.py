@@ -24,13 +24,13 @@ from ivr.domain.callerid import mask
 from ivr.engine.call import open_call
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import LibraryHolder
-from ivr.prompts.dynamic import DynamicSpeech
 from ivr.prompts.tts import Speaker
-from ivr.screenpop.service import ScreenPopService
+from ivr.speech.dynamic import DynamicSpeech
 from ivr.speech.listener import SpeechListener
 from ivr.speech.prompt_audio import PromptAudio
 from ivr.steps.grammars import input_grammars
 from ivr.store.calls import CallStore
+from ivr.web.service import ScreenPopService
 
 log = logging.getLogger(__name__)
 

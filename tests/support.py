@@ -20,10 +20,10 @@ from ivr.backends.embedded import EmbeddedDatabase
 from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.engine.library import load_library
-from ivr.scenario.model import Scenario
-from ivr.scenario.result import ScenarioResult
-from ivr.sim.runner import run_scenario_sim
 from ivr.store.calls import CallStore
+from ivr.tools.scenario.model import Scenario
+from ivr.tools.scenario.result import ScenarioResult
+from ivr.tools.scenario.sim import run_scenario_sim
 
 REPO = Path(__file__).resolve().parents[1]
 

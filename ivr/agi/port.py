@@ -9,9 +9,9 @@ from ivr.agi import variables as var
 from ivr.agi.channel import AgiChannel
 from ivr.engine.model import InputNode
 from ivr.engine.port import Audio, Digits, Number, Segment, SpeechTurn
-from ivr.prompts.dynamic import DynamicSpeech, words_for
+from ivr.language.grammars import InputGrammar
 from ivr.prompts.tts import TtsError
-from ivr.speech.grammars import InputGrammar
+from ivr.speech.dynamic import DynamicSpeech, words_for
 from ivr.speech.listener import SpeechListener
 
 log = logging.getLogger(__name__)

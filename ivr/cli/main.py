@@ -209,8 +209,8 @@ def scenario_run(
     files: tuple[Path, ...], via: str, as_json: bool, timeout: float, until: str
 ) -> None:
     """Run scenario FILES in the simulator or as real calls through Asterisk."""
-    from ivr.scenario.model import ScenarioError, load_scenario
-    from ivr.scenario.runner import run_scenarios
+    from ivr.tools.scenario.model import ScenarioError, load_scenario
+    from ivr.tools.scenario.runner import run_scenarios
 
     settings = _settings()
     library = _library(settings)
@@ -256,7 +256,7 @@ def bench() -> None:
 )
 def bench_agi(calls: int, path: str, rounds: int) -> None:
     """N concurrent calls through the main flow vs a bare panoramisk handler."""
-    from ivr.bench.agi import run_bench
+    from ivr.tools.bench.agi import run_bench
 
     logging.basicConfig(level=logging.WARNING)
     settings = _settings()
@@ -300,7 +300,7 @@ def bench_speech(
     """Recognition latency and loop stalls at 1, 2 and 4 calls (real audio, real time)."""
     import tempfile
 
-    from ivr.bench.speech import (
+    from ivr.tools.bench.speech import (
         KOREAN_DIGITS,
         KOREAN_TEXTS,
         packaged_model,
@@ -330,12 +330,12 @@ def bench_speech(
 def bench_screenpop(calls: int) -> None:
     """Time from AgentCalled to the pop drawn in the agent's page (real Asterisk, Chromium)."""
     try:
-        from ivr.bench.screenpop import run_bench
+        from ivr.tools.bench.screenpop import run_bench
     except ImportError as exc:
         raise click.ClickException(
             f"{exc}: the screen-pop bench needs the dev extras (pip install -e '.[dev]')"
         ) from exc
-    from ivr.asterisk.sandbox import SandboxError
+    from ivr.tools.sandbox import SandboxError
 
     logging.basicConfig(level=logging.WARNING)
     if calls < 1:
@@ -350,9 +350,9 @@ def bench_screenpop(calls: int) -> None:
 def up() -> None:
     """Start the sandbox Asterisk and serve calls; Ctrl-C stops both."""
     from ivr.app import IvrApp
-    from ivr.asterisk.sandbox import SandboxError
-    from ivr.asterisk_env import MissingSecret, sandbox_from_settings
     from ivr.store.calls import CallStore
+    from ivr.tools.sandbox import SandboxError
+    from ivr.tools.sandbox_env import MissingSecret, sandbox_from_settings
 
     settings = _settings()
     setup_logging(settings.log_level)

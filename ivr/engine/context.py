@@ -14,8 +14,8 @@ from ivr.backends.ports import Backends
 from ivr.engine.loader import LoadedFlow
 from ivr.engine.model import PromptPart, SayDigits, SayNumber
 from ivr.engine.port import Audio, CallPort, Digits, Number, Segment
+from ivr.language.number_words import to_words
 from ivr.prompts.catalogue import PromptCatalogue, fill
-from ivr.speech.number_words import to_words
 from ivr.store.calls import CallStore
 
 TableT = TypeVar("TableT", bound=BaseModel)

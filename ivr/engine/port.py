@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ivr.engine.model import InputNode
-from ivr.speech.grammars import InputGrammar
+from ivr.language.grammars import InputGrammar
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Render the catalogue's fixed prompts to ``audio/rendered/<id>.wav``.
 
 Only prompts without ``{placeholders}`` are rendered here; the others are spoken at run
-time with the call's values filled in (:mod:`ivr.prompts.dynamic`). A prompt with a
+time with the call's values filled in (:mod:`ivr.speech.dynamic`). A prompt with a
 recorded file (``audio/recorded/<id>.wav``) is not rendered: the recording is what
 callers hear.
 

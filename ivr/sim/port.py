@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from ivr.engine.model import InputNode
 from ivr.engine.port import Audio, Digits, Number, Segment, SpeechTurn
-from ivr.speech.grammars import InputGrammar
+from ivr.language.grammars import InputGrammar
 
 #: Given (flow, node, ask, attempt), the keys the caller presses ("" for silence).
 Answerer = Callable[[str, InputNode, str, int], Awaitable[str]]

@@ -1,10 +1,9 @@
-"""Running flows in-process: scenarios, and a person at the terminal."""
+"""Running flows in-process: a call to its end, and a person at the terminal."""
 
 from __future__ import annotations
 
 import asyncio
 
-from ivr.agi import variables as var
 from ivr.agi.errors import CallerHungUp
 from ivr.backends.ports import Backends
 from ivr.config import Settings
@@ -12,10 +11,6 @@ from ivr.engine.call import open_call
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import FlowLibrary
 from ivr.engine.model import InputNode
-from ivr.scenario.answerer import ScenarioAnswerer
-from ivr.scenario.check import mismatches
-from ivr.scenario.model import Scenario
-from ivr.scenario.result import ScenarioResult
 from ivr.sim.port import Answerer, Echo, SimPort
 from ivr.store.calls import CallStore, CallSummary
 
@@ -40,43 +35,6 @@ async def simulate_call(
     summary = store.summary(ctx.call_id)
     assert summary is not None
     return summary
-
-
-async def run_scenario_sim(
-    scenario: Scenario,
-    settings: Settings,
-    library: FlowLibrary,
-    store: CallStore,
-    backends: Backends | None = None,
-) -> ScenarioResult:
-    """A scenario in the simulator."""
-    if scenario.flow not in library.flows:
-        return ScenarioResult(scenario, "sim", None, [f"no flow named {scenario.flow!r}"])
-    answerer = ScenarioAnswerer(scenario)
-    summary = await simulate_call(
-        settings,
-        library,
-        store,
-        scenario.flow,
-        scenario.caller,
-        answerer,
-        backends=backends,
-        args=scenario.args,
-    )
-    if scenario.queue_timeout and summary.outcome == "queued":
-        # What the dialplan does after the longest wait in an unanswered queue.
-        summary = await simulate_call(
-            settings,
-            library,
-            store,
-            var.CALLBACK_FLOW,
-            scenario.caller,
-            answerer,
-            backends=backends,
-            args=[summary.queue or "", summary.call_id],
-        )
-    problems = answerer.errors + mismatches(summary, scenario.expect)
-    return ScenarioResult(scenario, "sim", summary, problems)
 
 
 def terminal_answerer(show: Echo) -> Answerer:

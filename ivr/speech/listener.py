@@ -23,8 +23,8 @@ from ivr.agi.channel import AgiChannel
 from ivr.agi.errors import AgiTimeout, CallerHungUp
 from ivr.config import SpeechSettings
 from ivr.engine.port import Segment, SpeechTurn
+from ivr.language.grammars import InputGrammar
 from ivr.speech.audiosocket import SAMPLE_RATE, AudioSession, AudioSocketServer
-from ivr.speech.grammars import InputGrammar
 from ivr.speech.prompt_audio import PromptAudio
 from ivr.speech.recognizer import Grammar, Recognition, RecognizerPool, SpeechModel
 

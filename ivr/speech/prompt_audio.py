@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ivr.engine.port import Audio, Segment
-from ivr.prompts.dynamic import DynamicSpeech, words_for
 from ivr.prompts.tts import TtsError
 from ivr.speech.audiosocket import SAMPLE_RATE
+from ivr.speech.dynamic import DynamicSpeech, words_for
 
 log = logging.getLogger(__name__)
 

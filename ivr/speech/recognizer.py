@@ -60,7 +60,7 @@ from typing import Any, ClassVar, Final, Literal
 
 import vosk
 
-from ivr.speech.number_words import UNKNOWN_TOKEN
+from ivr.language.number_words import UNKNOWN_TOKEN
 
 log = logging.getLogger(__name__)
 

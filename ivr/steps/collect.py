@@ -6,7 +6,7 @@ import re
 
 from ivr.engine.context import CallContext
 from ivr.engine.model import Choice, CollectNode, Flow, MenuNode
-from ivr.speech.grammars import digits_grammar
+from ivr.language.grammars import digits_grammar
 from ivr.steps.base import Reason, StepResult
 from ivr.steps.listen import InputRules, SpeechInput, listen, next_key
 from ivr.steps.menu import speech_input as menu_speech_input

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from ivr.engine.library import FlowLibrary
 from ivr.engine.model import CollectNode, MenuNode
-from ivr.speech.grammars import InputGrammar
+from ivr.language.grammars import InputGrammar
 from ivr.steps import collect, menu
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ivr.engine.context import ALL_KEYS, CallContext
 from ivr.engine.model import CSO_NODE, Flow, InputNode, PromptPart
 from ivr.engine.port import SpeechTurn
-from ivr.speech.grammars import InputGrammar
+from ivr.language.grammars import InputGrammar
 from ivr.steps.base import Reason, StepResult
 
 #: Reads the rest of an answer after its first key: the value, or None for a nomatch.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr.engine.context import CallContext
 from ivr.engine.model import Flow, MenuNode
-from ivr.speech.grammars import menu_grammar
+from ivr.language.grammars import menu_grammar
 from ivr.steps.base import Reason, StepResult
 from ivr.steps.listen import SpeechInput, listen
 

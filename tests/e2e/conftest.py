@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ivr.asterisk.sandbox import AsteriskSandbox, free_port
-from ivr.asterisk_env import sandbox_from_settings, serve_env
 from ivr.backends.demo import seed
 from ivr.config import Settings
 from ivr.prompts.silent import write_silent_prompts
+from ivr.tools.sandbox import AsteriskSandbox, free_port
+from ivr.tools.sandbox_env import sandbox_from_settings, serve_env
 from tests.support import IvrProcess
 
 REPO = Path(__file__).resolve().parents[2]

@@ -29,7 +29,7 @@ import pytest_asyncio
 
 from ivr.asterisk.ami import AmiClient, AmiEvent, caller_leg_id, ivr_leg_id
 from ivr.asterisk.render import RenderError, render_conf
-from ivr.asterisk.sandbox import AsteriskSandbox
+from ivr.tools.sandbox import AsteriskSandbox
 
 # Tests that run the sandbox Asterisk are marked e2e; the rendering checks at the
 # end are plain unit tests. Async tests run under asyncio_mode = "auto".

@@ -11,8 +11,8 @@ import pytest
 from ivr.agi.channel import AgiChannel
 from ivr.agi.server import FastAgiServer
 from ivr.asterisk.ami import AmiClient, AmiEvent, ivr_leg_id
-from ivr.asterisk.sandbox import AsteriskSandbox
 from ivr.config import Settings
+from ivr.tools.sandbox import AsteriskSandbox
 from tests.support import IvrProcess
 
 pytestmark = pytest.mark.e2e

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from ivr.actions import ACTIONS
-from ivr.asterisk.sandbox import AsteriskSandbox
 from ivr.config import Settings
 from ivr.engine.library import load_library
-from ivr.scenario.model import load_scenario
-from ivr.scenario.via_asterisk import run_scenarios_asterisk
+from ivr.tools.sandbox import AsteriskSandbox
+from ivr.tools.scenario.model import load_scenario
+from ivr.tools.scenario.via_asterisk import run_scenarios_asterisk
 from tests.support import IvrProcess
 
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))

@@ -17,14 +17,14 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from ivr.actions import ACTIONS
-from ivr.asterisk.sandbox import AsteriskSandbox, free_port
-from ivr.asterisk_env import serve_env
 from ivr.backends.demo import seed
 from ivr.config import Settings
 from ivr.engine.library import load_library
-from ivr.scenario.model import Scenario, load_scenario
-from ivr.scenario.runner import run_scenarios
 from ivr.store.pops import PopStore
+from ivr.tools.sandbox import AsteriskSandbox, free_port
+from ivr.tools.sandbox_env import serve_env
+from ivr.tools.scenario.model import Scenario, load_scenario
+from ivr.tools.scenario.runner import run_scenarios
 from ivr.web.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.conftest import REPO, running_sandbox, write_test_prompts
 from tests.support import IvrProcess

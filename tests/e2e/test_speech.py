@@ -26,13 +26,13 @@ from ivr.agi.channel import AgiChannel
 from ivr.agi.errors import CallerHungUp
 from ivr.agi.server import FastAgiServer
 from ivr.asterisk.ami import AmiClient, AmiEvent, ivr_leg_id
-from ivr.asterisk.sandbox import AsteriskSandbox, free_port
-from ivr.asterisk_env import serve_env
 from ivr.config import Settings, isolated_settings
+from ivr.language.grammars import menu_grammar
 from ivr.prompts.silent import write_silent_prompts
-from ivr.speech.grammars import menu_grammar
 from ivr.speech.recognizer import SpeechModel
 from ivr.store.calls import CallSummary, connect, read_summary
+from ivr.tools.sandbox import AsteriskSandbox, free_port
+from ivr.tools.sandbox_env import serve_env
 from tests.e2e.conftest import running_sandbox
 from tests.support import IvrProcess
 

@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
-from ivr.scenario.model import Scenario
+from ivr.tools.scenario.model import Scenario
 from tests.support import run_in_simulator
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.scenario.model import Expect, load_scenario
+from ivr.tools.scenario.model import Expect, load_scenario
 from tests.support import REPO, run_in_simulator
 
 SCENARIOS = REPO / "tests" / "scenarios"

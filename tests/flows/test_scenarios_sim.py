@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.scenario.model import load_scenario
+from ivr.tools.scenario.model import load_scenario
 from tests.support import REPO, run_in_simulator
 
 SCENARIOS = sorted((REPO / "tests" / "scenarios").glob("*.yaml"))

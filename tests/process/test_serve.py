@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.asterisk.sandbox import free_port
-from ivr.testing.fake_asterisk import CallScript, End, place_call
+from ivr.tools.sandbox import free_port
+from ivr.tools.testing.fake_asterisk import CallScript, End, place_call
 from tests.support import IvrProcess
 
 REPO = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ from ivr.agi.errors import (
     CallerHungUp,
 )
 from ivr.agi.server import FastAgiServer
-from ivr.testing.fake_asterisk import CallRecord, CallScript, End, Fault, place_call
+from ivr.tools.testing.fake_asterisk import CallRecord, CallScript, End, Fault, place_call
 from tests.support import Outcome, handing_handler
 
 HOST = "127.0.0.1"

@@ -27,7 +27,7 @@ from ivr.agi.connection import (
 from ivr.agi.errors import AgiProtocolError, CallerHungUp
 from ivr.agi.request import plain_answer
 from ivr.agi.server import FastAgiServer
-from ivr.testing.fake_asterisk import CallScript, header_lines
+from ivr.tools.testing.fake_asterisk import CallScript, header_lines
 from tests.support import Outcome, handing_handler
 
 HOST = "127.0.0.1"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.speech.grammars import (
+from ivr.language.grammars import (
     digits_grammar,
     interpret,
     menu_grammar,
     yes_no_grammar,
 )
-from ivr.speech.number_words import (
+from ivr.language.number_words import (
     FILLER_WORDS,
     NO_WORDS,
     NUMBER_VOCABULARY,

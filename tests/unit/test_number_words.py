@@ -7,7 +7,7 @@ import random
 import pytest
 
 from ivr.domain.reports import digits_for_speech
-from ivr.speech.number_words import (
+from ivr.language.number_words import (
     FILLER_WORDS,
     LETTER_NAMES,
     NO_WORDS,

@@ -34,11 +34,11 @@ from ivr.engine.library import load_library, load_tables
 from ivr.engine.loader import FlowError, load_data_file, load_flow_file
 from ivr.engine.model import ActionNode, MenuNode
 from ivr.prompts.catalogue import PromptCatalogue
-from ivr.scenario.check import mismatches
-from ivr.scenario.model import Expect, load_scenario
 from ivr.sim.port import SimPort
 from ivr.store.calls import CallStore, read_summary
 from ivr.tables import TABLE_MODELS
+from ivr.tools.scenario.check import mismatches
+from ivr.tools.scenario.model import Expect, load_scenario
 from tests.support import REPO, numbers_from_threads, run_in_simulator
 
 FLOW_FILE = REPO / "flows" / "pln_mobile.yaml"

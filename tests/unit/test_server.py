@@ -26,7 +26,7 @@ from ivr.backends.embedded import EmbeddedDatabase
 from ivr.config import Settings
 from ivr.engine.library import LibraryHolder
 from ivr.store.calls import CallStore
-from ivr.testing.fake_asterisk import CallScript, End, Fault, place_call
+from ivr.tools.testing.fake_asterisk import CallScript, End, Fault, place_call
 
 HOST = "127.0.0.1"
 WAIT = 5.0

@@ -18,9 +18,9 @@ from ivr.engine.library import FlowLibrary
 from ivr.engine.loader import parse_flow_text
 from ivr.engine.model import InputNode
 from ivr.engine.port import Audio, Segment, SpeechTurn
+from ivr.language.grammars import InputGrammar
 from ivr.prompts.catalogue import PromptCatalogue, PromptEntry
 from ivr.sim.port import SimPort
-from ivr.speech.grammars import InputGrammar
 from ivr.store.calls import CallStore
 
 FLOW = """\

@@ -19,7 +19,7 @@ from ivr.backends.ports import BackendError, Backends, PowerChangeCheck, PowerCh
 from ivr.domain import tambah_daya
 from ivr.domain.tambah_daya import TariffTable, costs, decide, intimacy_period, sla_days
 from ivr.engine.loader import FlowError, load_data_file
-from ivr.scenario.model import load_scenario
+from ivr.tools.scenario.model import load_scenario
 from tests.support import REPO, numbers_from_threads, run_in_simulator
 
 TABLE_FILE = REPO / "flows" / "data" / "tarif_tambah_daya.yaml"

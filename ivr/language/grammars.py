@@ -10,9 +10,9 @@ heard back into the node's value, or ``None`` (a nomatch: the IVR asks again).
   cover everything said, fillers and forms of address aside. Phrases of two values
   ("gangguan, eh, tagihan") are no answer.
 * A yes/no question hears the yes and no words with the negations, forms of address and
-  fillers (:func:`ivr.speech.number_words.parse_yes_no` reads them).
+  fillers (:func:`ivr.language.number_words.parse_yes_no` reads them).
 * A number hears the Indonesian number words and fillers
-  (:func:`ivr.speech.number_words.parse_number_words` reads them); the answer is its
+  (:func:`ivr.language.number_words.parse_number_words` reads them); the answer is its
   digits, with a decimal comma only where the node allows one.
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from ivr.speech.number_words import (
+from ivr.language.number_words import (
     FILLER_WORDS,
     NO_WORDS,
     NUMBER_VOCABULARY,

@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.actions import ACTIONS
-from ivr.asterisk.sandbox import free_port
-from ivr.asterisk_env import sandbox_from_settings, serve_env
 from ivr.backends.demo import seed
 from ivr.config import Settings, isolated_settings
 from ivr.engine.library import load_library
 from ivr.prompts.silent import write_silent_prompts
-from ivr.scenario.model import Scenario
-from ivr.scenario.via_asterisk import UNTIL_ANSWERED, run_scenarios_asterisk
+from ivr.tools.sandbox import free_port
+from ivr.tools.sandbox_env import sandbox_from_settings, serve_env
+from ivr.tools.scenario.model import Scenario
+from ivr.tools.scenario.via_asterisk import UNTIL_ANSWERED, run_scenarios_asterisk
 
 AGENT = "bench1"
 QUEUE = "tambah_daya"

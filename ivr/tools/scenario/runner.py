@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ivr.config import Settings
 from ivr.engine.library import FlowLibrary
-from ivr.scenario.model import Scenario
-from ivr.scenario.result import ScenarioResult
+from ivr.tools.scenario.model import Scenario
+from ivr.tools.scenario.result import ScenarioResult
 
 
 async def run_scenarios(
@@ -18,13 +18,13 @@ async def run_scenarios(
 ) -> list[ScenarioResult]:
     """Run each scenario in the simulator (``sim``) or as a real call (``asterisk``)."""
     if via == "asterisk":
-        from ivr.scenario.via_asterisk import run_scenarios_asterisk
+        from ivr.tools.scenario.via_asterisk import run_scenarios_asterisk
 
         return await run_scenarios_asterisk(scenarios, settings, library, timeout, until)
     from ivr.backends.embedded import EmbeddedDatabase
     from ivr.backends.guarded import guarded
-    from ivr.sim.runner import run_scenario_sim
     from ivr.store.calls import CallStore
+    from ivr.tools.scenario.sim import run_scenario_sim
 
     store = CallStore(settings.db_path)
     database = EmbeddedDatabase(settings.db_path, conn=store.connection)

@@ -29,8 +29,8 @@ from pathlib import Path
 
 from ivr.domain.reports import parse_ctt_token, parse_report_number
 from ivr.engine.port import Audio, Digits, Segment
+from ivr.language.number_words import digits_to_words, rupiah_words, to_words
 from ivr.prompts.tts import TextToSpeech, has_words, speech_key
-from ivr.speech.number_words import digits_to_words, rupiah_words, to_words
 
 #: Cached wavs kept at most, by default.
 DEFAULT_MAX_FILES = 2000

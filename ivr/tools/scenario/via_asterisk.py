@@ -24,11 +24,11 @@ from ivr.asterisk.ami import AmiClient, AmiEvent, ivr_leg_id
 from ivr.config import Settings
 from ivr.engine.library import FlowLibrary
 from ivr.engine.model import InputNode
-from ivr.scenario.answerer import ScenarioAnswerer
-from ivr.scenario.check import mismatches
-from ivr.scenario.model import Scenario
-from ivr.scenario.result import ScenarioResult
 from ivr.store.calls import connect, read_summary
+from ivr.tools.scenario.answerer import ScenarioAnswerer
+from ivr.tools.scenario.check import mismatches
+from ivr.tools.scenario.model import Scenario
+from ivr.tools.scenario.result import ScenarioResult
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
+from ivr.language.grammars import digits_grammar
 from ivr.speech.audiosocket import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE
-from ivr.speech.grammars import digits_grammar
 from ivr.speech.recognizer import Grammar, Recognition, RecognizerPool, SpeechModel
 
 TARGET_P95_MS: Final = 300.0

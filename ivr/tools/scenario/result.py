@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivr.scenario.model import Scenario
 from ivr.store.calls import CallSummary
+from ivr.tools.scenario.model import Scenario
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Each server runs in its own process so only its CPU is counted (``getrusage`` in the
 child, user plus system: every thread, the SQLite writer included). The load generator is the
-fake Asterisk (:mod:`ivr.testing.fake_asterisk`) in this process: N concurrent calls,
+fake Asterisk (:mod:`ivr.tools.testing.fake_asterisk`) in this process: N concurrent calls,
 the caller listening to each prompt, pressing 1 at the menu, then a 12-digit IDPEL, so
 the ``main`` flow plays, listens, collects and transfers. A prompt playing or a caller
 thinking is simulated by a random delay before the fake answers a command that plays
@@ -32,7 +32,7 @@ from typing import Any
 from ivr.agi import variables as var
 from ivr.config import Settings
 from ivr.prompts.catalogue import PromptCatalogue, copy_catalogue
-from ivr.testing.fake_asterisk import CallRecord, CallScript, End, place_call
+from ivr.tools.testing.fake_asterisk import CallRecord, CallScript, End, place_call
 from ivr.tuning import tune_allocator
 
 HOST = "127.0.0.1"
@@ -116,7 +116,7 @@ class SideResult:
 
 # -- the servers, each in its own process -----------------------------------------------
 #
-# The parent starts ``python -m ivr.bench.agi`` and talks to it by lines: it writes the
+# The parent starts ``python -m ivr.tools.bench.agi`` and talks to it by lines: it writes the
 # pickled job (base64) on the child's stdin; the child answers its port; then, once per
 # round, "ready" when told "start" and the round's CPU (base64 pickle) when told "stop";
 # told "end", it shuts down and answers what its database holds.
@@ -229,7 +229,7 @@ class _Server:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "ivr.bench.agi",
+            "ivr.tools.bench.agi",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ivr.prompts.catalogue import PLACEHOLDER, fill
-from ivr.scenario.model import Expect
 from ivr.store.calls import CallSummary
+from ivr.tools.scenario.model import Expect
 
 
 def mismatches(summary: CallSummary, expect: Expect) -> list[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ivr.agi.errors import CallerHungUp
 from ivr.engine.model import InputNode
-from ivr.scenario.keys import AnswerError, keys_for
-from ivr.scenario.model import AnswerBook, Scenario
+from ivr.tools.scenario.keys import AnswerError, keys_for
+from ivr.tools.scenario.model import AnswerBook, Scenario
 
 
 class ScenarioAnswerer:

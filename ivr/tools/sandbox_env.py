@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 
-from ivr.asterisk.sandbox import AsteriskSandbox
 from ivr.config import Settings
+from ivr.tools.sandbox import AsteriskSandbox
 
 
 class MissingSecret(ValueError):
