@@ -7,13 +7,16 @@ engine has one thing to catch to end a call cleanly.
 
 from __future__ import annotations
 
+from ivr.engine import port
+
 
 class AgiError(Exception):
     """Base class of everything the AGI layer raises."""
 
 
-class CallerHungUp(AgiError):
-    """The call is gone: caller hangup, dead channel or lost connection."""
+class CallerHungUp(AgiError, port.CallerHungUp):
+    """The call is gone: caller hangup, dead channel or lost connection (the engine's
+    :class:`ivr.engine.port.CallerHungUp`, raised by the AGI layer)."""
 
 
 class AgiTimeout(AgiError):

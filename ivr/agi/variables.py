@@ -3,6 +3,8 @@
 The dialplan reads these after the AGI returns; their names live here only.
 """
 
+from ivr.engine import port
+
 #: ``queue`` or ``hangup``: what the dialplan does when the IVR lets go. Unset means the
 #: IVR failed, and the dialplan queues the call to ``umum``.
 ACTION = "PLN123_ACTION"
@@ -19,7 +21,7 @@ CALL_ID = "PLN123_CALL_ID"
 #: with the queue and the pop id as AGI arguments.
 CALLBACK_FLOW = "panggilan_balik"
 
-#: AMI UserEvent names the IVR emits.
-EVENT_CALL_START = "PLN123CallStart"
-EVENT_LISTEN = "PLN123Listen"
-EVENT_CALL_END = "PLN123CallEnd"
+#: AMI UserEvent names the IVR emits: the engine's call events.
+EVENT_CALL_START = port.EVENT_CALL_START
+EVENT_LISTEN = port.EVENT_LISTEN
+EVENT_CALL_END = port.EVENT_CALL_END

@@ -11,12 +11,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ivr.agi.errors import CallerHungUp
-from ivr.agi.variables import EVENT_CALL_END, EVENT_CALL_START
 from ivr.engine.context import CallContext
+from ivr.engine.kinds import Reason, StepResult
 from ivr.engine.model import Flow, Node
+from ivr.engine.port import EVENT_CALL_END, EVENT_CALL_START, CallerHungUp, Outcome
 from ivr.steps import action, branch, collect, hangup, menu, play, transfer
-from ivr.steps.base import Outcome, Reason, StepResult
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,40 @@
-"""What the engine needs from a call, whatever carries it (Asterisk or the simulator)."""
+"""The call contract: what the engine needs from a call, whatever carries it.
+
+The AGI channel, the simulator and the speech listener are adapters over this module;
+the engine imports none of them. Here are the port the steps drive, the segments a
+prompt is made of, a speech turn, the one exception for a call that is gone, the
+names of the call events, and how a call ends.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from ivr.engine.model import InputNode
 from ivr.language.grammars import InputGrammar
+
+
+class CallerHungUp(Exception):
+    """The call is gone: caller hangup, dead channel or lost connection. Every adapter
+    raises this (or a subclass of it), so the engine has one thing to catch."""
+
+
+class Outcome(StrEnum):
+    """How a call ended."""
+
+    REPORT_CREATED = "report_created"
+    QUEUED = "queued"
+    CLOSED = "closed"
+    HANGUP = "hangup"
+
+
+#: Names of the call events a port announces (AMI UserEvents over Asterisk).
+EVENT_CALL_START = "PLN123CallStart"
+EVENT_LISTEN = "PLN123Listen"
+EVENT_CALL_END = "PLN123CallEnd"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from ivr.agi.errors import CallerHungUp
 from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.engine.call import open_call
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import FlowLibrary
 from ivr.engine.model import InputNode
+from ivr.engine.port import CallerHungUp
 from ivr.sim.port import Answerer, Echo, SimPort
 from ivr.store.calls import CallStore, CallSummary
 

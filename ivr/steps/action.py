@@ -11,8 +11,8 @@ import logging
 
 from ivr.backends.ports import BackendError
 from ivr.engine.context import CallContext
+from ivr.engine.kinds import Reason, StepResult
 from ivr.engine.model import ActionNode, Flow
-from ivr.steps.base import Reason, StepResult
 
 log = logging.getLogger(__name__)
 ERROR_RESULT = "error"

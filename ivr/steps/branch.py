@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ivr.engine.context import CallContext
+from ivr.engine.kinds import Reason, StepResult
 from ivr.engine.model import BranchNode, Flow
-from ivr.steps.base import Reason, StepResult
 
 
 async def run(node: BranchNode, ctx: CallContext, flow: Flow) -> StepResult:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from ivr.engine.context import CallContext
+from ivr.engine.kinds import Reason, StepResult
 from ivr.engine.model import Choice, CollectNode, Flow, MenuNode
 from ivr.language.grammars import digits_grammar
-from ivr.steps.base import Reason, StepResult
 from ivr.steps.listen import InputRules, SpeechInput, listen, next_key
 from ivr.steps.menu import speech_input as menu_speech_input
 

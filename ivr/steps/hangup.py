@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ivr.engine.context import CallContext
+from ivr.engine.kinds import Reason, StepResult
 from ivr.engine.model import Flow, HangupNode
-from ivr.steps.base import Outcome, Reason, StepResult
+from ivr.engine.port import Outcome
 
 #: Call variable an action sets when it files a report; its presence makes the
 #: outcome ``report_created`` instead of ``closed``.

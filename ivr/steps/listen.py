@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ivr.engine.context import ALL_KEYS, CallContext
+from ivr.engine.kinds import Reason, StepResult
 from ivr.engine.model import CSO_NODE, Flow, InputNode, PromptPart
 from ivr.engine.port import SpeechTurn
 from ivr.language.grammars import InputGrammar
-from ivr.steps.base import Reason, StepResult
 
 #: Reads the rest of an answer after its first key: the value, or None for a nomatch.
 ReadRest = Callable[[str], Awaitable[str | None]]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ivr.engine.context import CallContext
+from ivr.engine.kinds import Reason, StepResult
 from ivr.engine.model import Flow, MenuNode
 from ivr.language.grammars import menu_grammar
-from ivr.steps.base import Reason, StepResult
 from ivr.steps.listen import SpeechInput, listen
 
 

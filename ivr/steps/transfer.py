@@ -14,9 +14,10 @@ from typing import Any
 from ivr.backends.forms import report_request
 from ivr.domain import self_diagnosis
 from ivr.engine.context import CallContext
+from ivr.engine.kinds import Reason, StepResult
 from ivr.engine.model import Flow, TransferNode
+from ivr.engine.port import Outcome
 from ivr.prompts.catalogue import PLACEHOLDER, fill
-from ivr.steps.base import Outcome, Reason, StepResult
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from ivr.engine.interpreter import run_call
 from ivr.engine.library import FlowLibrary
 from ivr.engine.loader import parse_flow_text
 from ivr.engine.model import InputNode
+from ivr.engine.port import Outcome
 from ivr.prompts.catalogue import PromptCatalogue, PromptEntry
 from ivr.sim.port import SimPort
-from ivr.steps.base import Outcome
 from ivr.store.calls import CallStore
 
 PROMPTS = ["p_menu", "p_ask", "p_bye", "p_hello", "p_again", "p_wrong", "p_wait", "p_confirm"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ivr.agi.errors import CallerHungUp
 from ivr.engine.model import InputNode
+from ivr.engine.port import CallerHungUp
 from ivr.tools.scenario.keys import AnswerError, keys_for
 from ivr.tools.scenario.model import AnswerBook, Scenario
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ivr.steps.base import Outcome
+from ivr.engine.port import Outcome
 
 Answer = str | None
 
