@@ -28,7 +28,6 @@ from ivr.prompts.tts import Speaker
 from ivr.speech.dynamic import DynamicSpeech
 from ivr.speech.listener import SpeechListener
 from ivr.speech.prompt_audio import PromptAudio
-from ivr.steps.grammars import input_grammars
 from ivr.store.calls import CallStore
 from ivr.web.service import ScreenPopService
 
@@ -159,7 +158,7 @@ class IvrApp:
         loop.add_signal_handler(signal.SIGHUP, self.library.reload)
         screenpop = await self._start_screenpop()
         if self.listener is not None:
-            await self.listener.start(input_grammars(self.library.current))
+            await self.listener.start(self.library.current.input_grammars())
         await self.server.start()
         print(f"pln123 serving FastAGI on {self.settings.agi.host}:{self.server.port}", flush=True)
         try:

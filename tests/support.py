@@ -13,13 +13,13 @@ from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
 
-from ivr.actions import ACTIONS
 from ivr.agi.channel import AgiChannel
 from ivr.backends.demo import seed
 from ivr.backends.embedded import EmbeddedDatabase
 from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.engine.library import load_library
+from ivr.kit import KIT
 from ivr.store.calls import CallStore
 from ivr.tools.scenario.model import Scenario
 from ivr.tools.scenario.result import ScenarioResult
@@ -103,7 +103,7 @@ async def run_in_simulator(
     embedded backends (changed by ``adapt`` when given, to break one on purpose)."""
     settings = Settings(db_path=tmp_path / "calls.sqlite3")
     seed(settings.db_path)
-    library = load_library(REPO / "flows", REPO / "audio", ACTIONS)
+    library = load_library(REPO / "flows", REPO / "audio", KIT)
     store = CallStore(settings.db_path)
     database = EmbeddedDatabase(settings.db_path)
     backends = database.backends()

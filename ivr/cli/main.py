@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 import click
 from pydantic import ValidationError
 
-from ivr.actions import ACTIONS
 from ivr.backends.ports import Backends
 from ivr.cli.prompts import prompts
 from ivr.config import Settings, load_settings
 from ivr.engine.library import DATA_FOLDER, FlowLibrary, LibraryHolder, load_library
 from ivr.engine.loader import FlowError
+from ivr.kit import KIT
 from ivr.logs import setup_logging
 from ivr.tuning import tune_allocator
 
@@ -35,7 +35,7 @@ def _settings() -> Settings:
 
 def _library(settings: Settings) -> FlowLibrary:
     try:
-        return load_library(settings.flows_dir, settings.audio_dir, ACTIONS)
+        return load_library(settings.flows_dir, settings.audio_dir, KIT)
     except FlowError as exc:
         raise click.ClickException(
             "the flows have problems:\n" + "\n".join(f"  {p}" for p in exc.problems)
@@ -59,7 +59,7 @@ def serve() -> None:
     tune_allocator()
     _check_speech_model(settings)
     try:
-        holder = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
+        holder = LibraryHolder(settings.flows_dir, settings.audio_dir, KIT)
     except FlowError as exc:
         raise click.ClickException(
             "refusing to start, the flows have problems:\n"
@@ -358,7 +358,7 @@ def up() -> None:
     setup_logging(settings.log_level)
     tune_allocator()
     _check_speech_model(settings)
-    holder = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
+    holder = LibraryHolder(settings.flows_dir, settings.audio_dir, KIT)
     try:
         sandbox = sandbox_from_settings(settings)
         sandbox.provision()

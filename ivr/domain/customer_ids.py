@@ -52,10 +52,15 @@ def classify_customer_id(digits: str) -> CustomerIdKind:
     raise CustomerIdError("length", f"Nomor {len(digits)} digit tidak dikenali: {RULE}.")
 
 
+def customer_id_kind(digits: str) -> CustomerIdKind | None:
+    """:func:`classify_customer_id` for a number already taken (a lookup key, a stored
+    pop): its kind, or None when it is neither."""
+    try:
+        return classify_customer_id(digits)
+    except CustomerIdError:
+        return None
+
+
 def is_customer_id(digits: str) -> bool:
     """True when :func:`classify_customer_id` would accept ``digits``."""
-    try:
-        classify_customer_id(digits)
-    except CustomerIdError:
-        return False
-    return True
+    return customer_id_kind(digits) is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from ivr.actions import ACTIONS
 from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.domain.callerid import caller_class
@@ -60,7 +59,8 @@ async def open_call(
         store=store,
         flows=library.flows,
         catalogue=library.catalogue,
-        actions=ACTIONS,
+        actions=library.kit.actions,
+        hand_over=library.kit.hand_over,
         sounds_prefix=settings.asterisk_sounds_prefix,
         default_queue=settings.default_queue,
         action_timeout=settings.action_timeout,

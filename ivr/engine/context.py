@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from ivr.backends.ports import Backends
+from ivr.engine.kit import HandOver
 from ivr.engine.loader import LoadedFlow
 from ivr.engine.model import PromptPart, SayDigits, SayNumber
 from ivr.engine.port import Audio, CallPort, Digits, Number, Segment
@@ -34,6 +35,8 @@ class CallContext:
     flows: Mapping[str, LoadedFlow]
     catalogue: PromptCatalogue
     actions: Mapping[str, Action]
+    #: How the call is handed to a CSO queue when the IVR itself fails.
+    hand_over: HandOver
     #: PLN's systems (None in flows that need none; an action then fails to a CSO).
     backends: Backends | None = None
     sounds_prefix: str = "pln123"

@@ -4,7 +4,7 @@
 come from :func:`ivr.engine.validate.edges`, the same ones the validator walks, so
 the drawing shows exactly the ways a caller can go: each menu choice (``1=periksa``),
 the fallback when attempts run out, the CSO key (``0 → CSO``), branch conditions and
-action results.
+action results. Each node kind declares its labels, its shape and its colours.
 """
 
 from __future__ import annotations
@@ -14,68 +14,18 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ivr.engine.model import (
-    CSO_NODE,
-    IMPLICIT_CSO_NOTE,
-    ActionNode,
-    BranchNode,
-    CollectNode,
-    Condition,
-    Flow,
-    InputNode,
-    MenuNode,
-    Node,
-    SubflowNode,
-    TransferNode,
-)
-from ivr.engine.validate import Edge, edges
+from ivr.engine.model import CSO_NODE, IMPLICIT_CSO_NOTE, Flow, NodeBase
+from ivr.engine.validate import edges
 
 FORMATS = ("svg", "dot", "mermaid")
 DOT_MISSING = "Graphviz 'dot' is not installed: apt-get install graphviz, or use --format mermaid"
 #: Seconds ``dot -Tsvg`` may take before we give up.
 DOT_TIMEOUT = 30.0
 
-#: Graphviz node attributes per node kind (``missing``: a target no node has).
-DOT_STYLE: dict[str, str] = {
-    "play": 'shape=box, style="rounded,filled", fillcolor="#e8f0fe"',
-    "menu": 'shape=diamond, style=filled, fillcolor="#fff4d6"',
-    "collect": 'shape=parallelogram, style=filled, fillcolor="#fff4d6"',
-    "branch": 'shape=hexagon, style=filled, fillcolor="#f1e6fa"',
-    "action": 'shape=component, style=filled, fillcolor="#e6f4ea"',
-    "transfer": 'shape=doubleoctagon, style=filled, fillcolor="#fde7e7"',
-    "subflow": 'shape=box, peripheries=2, style=filled, fillcolor="#e8f0fe"',
-    "return": 'shape=invhouse, style=filled, fillcolor="#eeeeee"',
-    "hangup": 'shape=Msquare, style=filled, fillcolor="#eeeeee"',
-    "missing": 'shape=box, style="dashed", color="#d93025", fontcolor="#d93025"',
-}
-
-#: Mermaid shape (opening, closing) per node kind; the label goes in between, quoted.
-MERMAID_SHAPE: dict[str, tuple[str, str]] = {
-    "play": ("(", ")"),
-    "menu": ("{", "}"),
-    "collect": ("[/", "/]"),
-    "branch": ("{{", "}}"),
-    "action": ("[(", ")]"),
-    "transfer": ("([", "])"),
-    "subflow": ("[[", "]]"),
-    "return": (">", "]"),
-    "hangup": ("((", "))"),
-    "missing": ("[", "]"),
-}
-
-#: Mermaid class definitions per node kind (class names get a ``k_`` prefix).
-MERMAID_CLASS: dict[str, str] = {
-    "play": "fill:#e8f0fe,stroke:#4a6fa5",
-    "menu": "fill:#fff4d6,stroke:#b58900",
-    "collect": "fill:#fff4d6,stroke:#b58900",
-    "branch": "fill:#f1e6fa,stroke:#7b4fa0",
-    "action": "fill:#e6f4ea,stroke:#3c8d50",
-    "transfer": "fill:#fde7e7,stroke:#c0392b",
-    "subflow": "fill:#e8f0fe,stroke:#4a6fa5",
-    "return": "fill:#eeeeee,stroke:#666666",
-    "hangup": "fill:#eeeeee,stroke:#666666",
-    "missing": "fill:#ffffff,stroke:#d93025,stroke-dasharray:4 3,color:#d93025",
-}
+#: How a target no node has is drawn (Graphviz attributes, Mermaid shape and class).
+MISSING_DOT = 'shape=box, style="dashed", color="#d93025", fontcolor="#d93025"'
+MISSING_SHAPE = ("[", "]")
+MISSING_CLASS = "fill:#ffffff,stroke:#d93025,stroke-dasharray:4 3,color:#d93025"
 
 #: Edge kinds drawn as secondary (dashed) lines: the ways out when things go wrong.
 SECONDARY = frozenset({"fallback", "cso"})
@@ -136,75 +86,15 @@ def graph_edges(flow: Flow) -> Iterator[GraphEdge]:
     """Every edge of the flow with its label, in node order."""
     for node in flow.nodes.values():
         for edge in edges(flow, node):
-            label, kind = edge_label(flow, node, edge)
-            yield GraphEdge(node.id, edge.target, label, kind)
+            yield GraphEdge(node.id, edge.target, edge.label, edge.kind)
 
 
-def edge_label(flow: Flow, node: Node, edge: Edge) -> tuple[str, str]:
-    """The label and kind of one edge, read from its YAML path."""
-    tail = edge.path[2:]  # drop ("nodes", node id)
-    what = tail[0] if tail else ""
-    if what == "choices" and isinstance(node, MenuNode):
-        key = tail[1]
-        return f"{key}={node.choices[key].value}", "choice"
-    if what == "shortcuts" and isinstance(node, CollectNode):
-        key = tail[1]
-        return f"{key}={node.shortcuts[key].value}", "choice"
-    if what == "fallback":
-        return "fallback", "fallback"
-    if what == "cso_key" and isinstance(node, InputNode):
-        key = node.cso_key if node.cso_key is not None else flow.defaults.cso_key
-        return f"{key} → CSO", "cso"
-    if what == "cases" and isinstance(node, BranchNode):
-        return condition_text(node.cases[int(tail[1])].when), "case"
-    if what == "default":
-        return "default", "default"
-    if what == "results":
-        return tail[1], "result"
-    if what == "next":
-        if isinstance(node, CollectNode):
-            return ("confirmed" if node.confirm is not None else "valid"), "next"
-        if isinstance(node, SubflowNode):
-            return "returned", "next"
-        if isinstance(node, ActionNode):
-            return ("other results" if node.results else "done"), "next"
-        return "", "next"
-    return ".".join(tail), "next"
+def node_lines(flow: Flow, node: NodeBase) -> list[str]:
+    """The lines of a node's label: id, kind, then what its kind says matters."""
+    return [node.id, node.kind, *flow.kind_of(node).describe(flow, node)]
 
 
-def condition_text(condition: Condition) -> str:
-    """A branch condition in words: ``waktu == pagi``, ``idpel is set``."""
-    if condition.set is not None:
-        return f"{condition.var} is {'set' if condition.set else 'not set'}"
-    if condition.eq is not None:
-        return f"{condition.var} == {condition.eq}"
-    if condition.ne is not None:
-        return f"{condition.var} != {condition.ne}"
-    return f"{condition.var} in [{', '.join(condition.in_ or [])}]"
-
-
-def node_lines(flow: Flow, node: Node) -> list[str]:
-    """The lines of a node's label: id, kind, then what matters for that kind."""
-    lines = [node.id, node.kind]
-    if isinstance(node, InputNode):
-        lines.append(f"ask: {node.ask}")
-    if isinstance(node, CollectNode):
-        span = (
-            str(node.min_length)
-            if node.min_length == node.max_length
-            else f"{node.min_length}-{node.max_length}"
-        )
-        lines.append(f"{span} digits")
-    if isinstance(node, TransferNode):
-        lines.append(f"queue: {node.queue or flow.defaults.cso_queue or '(default)'}")
-    if isinstance(node, SubflowNode):
-        lines.append(f"flow: {node.flow}")
-    if isinstance(node, ActionNode):
-        lines.append(f"action: {node.action}")
-    return lines
-
-
-def drawn_nodes(flow: Flow, graph: list[GraphEdge]) -> list[Node]:
+def drawn_nodes(flow: Flow, graph: list[GraphEdge]) -> list[NodeBase]:
     """The nodes to draw: all of them, but the implicit ``cso`` only when something leads there."""
     targets = {edge.target for edge in graph} | {flow.start}
     return [
@@ -261,13 +151,13 @@ def to_dot(flow: Flow) -> str:
         f'  {dot_quote(DOT_START)} [shape=point, width=0.15, label="", tooltip="start"];',
     ]
     for node in drawn_nodes(flow, graph):
-        attrs = [f"label={dot_label(node_lines(flow, node))}", DOT_STYLE[node.kind]]
+        attrs = [f"label={dot_label(node_lines(flow, node))}", flow.kind_of(node).style.dot]
         if node.note:
             attrs.append(f"tooltip={dot_quote(node.note)}")
         out.append(f"  {dot_quote(node.id)} [{', '.join(attrs)}];")
     for target in missing_targets(flow, graph):
         label = dot_label([target, "(no such node)"])
-        out.append(f"  {dot_quote(target)} [label={label}, {DOT_STYLE['missing']}];")
+        out.append(f"  {dot_quote(target)} [label={label}, {MISSING_DOT}];")
     out.append(f"  {dot_quote(DOT_START)} -> {dot_quote(flow.start)};")
     for edge in graph:
         attrs = []
@@ -335,13 +225,15 @@ def to_mermaid(flow: Flow) -> str:
         '    start_(("start"))',
     ]
     kinds: dict[str, list[str]] = {}
+    classes = {name: kind.style.mermaid_class for name, kind in flow.kinds.items()}
+    classes["missing"] = MISSING_CLASS
     for node in drawn_nodes(flow, graph):
-        opening, closing = MERMAID_SHAPE[node.kind]
+        opening, closing = flow.kind_of(node).style.mermaid_shape
         label = mermaid_label(node_lines(flow, node))
         out.append(f"    {ids[node.id]}{opening}{label}{closing}")
         kinds.setdefault(node.kind, []).append(ids[node.id])
     for target in missing_targets(flow, graph):
-        opening, closing = MERMAID_SHAPE["missing"]
+        opening, closing = MISSING_SHAPE
         label = mermaid_label([target, "(no such node)"])
         out.append(f"    {ids[target]}{opening}{label}{closing}")
         kinds.setdefault("missing", []).append(ids[target])
@@ -351,6 +243,6 @@ def to_mermaid(flow: Flow) -> str:
         text = f'|"{mermaid_escape(edge.label)}"|' if edge.label else ""
         out.append(f"    {ids[edge.source]} {arrow}{text} {ids[edge.target]}")
     for kind, members in kinds.items():
-        out.append(f"    classDef k_{kind} {MERMAID_CLASS[kind]}")
+        out.append(f"    classDef k_{kind} {classes[kind]}")
         out.append(f"    class {','.join(members)} k_{kind}")
     return "\n".join(out) + "\n"

@@ -1,40 +1,27 @@
 """Running a call through its flow, node by node.
 
 The interpreter owns the subflow stack and the ending of a call; each node kind's
-behaviour is in :mod:`ivr.steps`. Whatever goes wrong inside the IVR sends the caller
-to a CSO with what was collected; a hangup ends the record as ``hangup``.
+behaviour comes from the kind table the flow was read with (:mod:`ivr.steps`, wired
+in :mod:`ivr.kit`). Whatever goes wrong inside the IVR sends the caller to a CSO with
+what was collected; a hangup ends the record as ``hangup``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from ivr.engine.context import CallContext
-from ivr.engine.kinds import Reason, StepResult
-from ivr.engine.model import Flow, Node
+from ivr.engine.kinds import Reason
+from ivr.engine.model import Flow, NodeBase
 from ivr.engine.port import EVENT_CALL_END, EVENT_CALL_START, CallerHungUp, Outcome
-from ivr.steps import action, branch, collect, hangup, menu, play, transfer
 
 log = logging.getLogger(__name__)
 
 #: A flow that runs this many nodes without ending is looping; the caller goes to a CSO.
 MAX_STEPS = 500
 
-Step = Callable[[Any, CallContext, Flow], Awaitable[StepResult]]
-STEPS: dict[str, Step] = {
-    "play": play.run,
-    "menu": menu.run,
-    "collect": collect.run,
-    "branch": branch.run,
-    "action": action.run,
-    "transfer": transfer.run,
-    "hangup": hangup.run,
-}
 
-
-def _label(flow: Flow, top: str, node: Node) -> str:
+def _label(flow: Flow, top: str, node: NodeBase) -> str:
     return node.id if flow.flow == top else f"{flow.flow}/{node.id}"
 
 
@@ -62,7 +49,7 @@ async def run_call(ctx: CallContext) -> Outcome:
 
 async def _rescue(ctx: CallContext) -> Outcome:
     try:
-        await transfer.hand_to_queue(ctx, ctx.default_queue)
+        await ctx.hand_over(ctx, ctx.default_queue)
         return Outcome.QUEUED
     except CallerHungUp:
         return Outcome.HANGUP
@@ -79,25 +66,24 @@ async def _walk(ctx: CallContext) -> Outcome:
     for _ in range(MAX_STEPS):
         node = flow.nodes[node_id]
         ctx.path.append(_label(flow, ctx.flow_name, node))
-        if node.kind == "subflow":
-            stack.append((flow, node.next))
-            flow = ctx.flows[node.flow].flow
-            node_id = flow.start
-            continue
-        if node.kind == "return":
-            if not stack:
-                log.error("call %s: 'return' outside a subflow in %s", ctx.call_id, flow.flow)
-                return (
-                    await transfer.hand_to_queue(ctx, ctx.default_queue)
-                ).outcome or Outcome.QUEUED
-            flow, node_id = stack.pop()
-            continue
-        result = await STEPS[node.kind](node, ctx, flow)
+        result = await flow.kinds[node.kind].run(node, ctx, flow)
         if result.outcome is not None:
             return result.outcome
+        if result.enter is not None:
+            assert result.next is not None, f"step {node.kind} entered a flow with no way back"
+            stack.append((flow, result.next))
+            flow = ctx.flows[result.enter].flow
+            node_id = flow.start
+            continue
+        if result.leave:
+            if not stack:
+                log.error("call %s: 'return' outside a subflow in %s", ctx.call_id, flow.flow)
+                return (await ctx.hand_over(ctx, ctx.default_queue)).outcome or Outcome.QUEUED
+            flow, node_id = stack.pop()
+            continue
         if result.reason is Reason.CSO:
             log.info("call %s: caller asked for a CSO at %s", ctx.call_id, node.id)
         assert result.next is not None, f"step {node.kind} gave neither next nor outcome"
         node_id = result.next
     log.error("call %s: %d steps without an end; handing to a CSO", ctx.call_id, MAX_STEPS)
-    return (await transfer.hand_to_queue(ctx, ctx.default_queue)).outcome or Outcome.QUEUED
+    return (await ctx.hand_over(ctx, ctx.default_queue)).outcome or Outcome.QUEUED

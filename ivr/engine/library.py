@@ -7,16 +7,17 @@ by file and line; the server keeps the last good set.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from ivr.engine.kit import FlowKit
 from ivr.engine.loader import FlowError, FlowProblem, LoadedFlow, load_data_file, load_flow_file
 from ivr.engine.validate import check_flows
+from ivr.language.grammars import InputGrammar
 from ivr.prompts.catalogue import CatalogueError, PromptCatalogue
-from ivr.tables import TABLE_MODELS
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,25 @@ DATA_FOLDER = "data"
 
 @dataclass(frozen=True)
 class FlowLibrary:
-    """Flows by name, the prompt catalogue they speak from, and the data tables
-    (``flows/data/<name>.yaml``, validated) their actions read."""
+    """Flows by name, the prompt catalogue they speak from, the data tables
+    (``flows/data/<name>.yaml``, validated) their actions read, and the kit (node
+    kinds, actions) they were checked against and run with."""
 
     flows: dict[str, LoadedFlow]
     catalogue: PromptCatalogue
+    kit: FlowKit
     tables: Mapping[str, BaseModel] = field(default_factory=dict)
+
+    def input_grammars(self) -> list[InputGrammar]:
+        """Every input's speech grammar, once each (for the check of the speech model's
+        vocabulary at start-up)."""
+        found: dict[tuple[str, ...], InputGrammar] = {}
+        for loaded in self.flows.values():
+            flow = loaded.flow
+            for node in flow.nodes.values():
+                for grammar in flow.kind_of(node).grammars(node, flow):
+                    found.setdefault(grammar.phrases, grammar)
+        return list(found.values())
 
 
 def flow_files(flows_dir: Path) -> list[Path]:
@@ -59,18 +73,10 @@ def load_tables(
     return tables, problems
 
 
-def load_library(
-    flows_dir: Path,
-    audio_dir: Path,
-    action_names: Iterable[str],
-    table_models: Mapping[str, type[BaseModel]] | None = None,
-) -> FlowLibrary:
-    """Every flow of ``flows_dir`` and its data tables, checked; :class:`FlowError`
-    lists all problems. ``table_models``: the schema of each table by name (default:
-    :data:`ivr.tables.TABLE_MODELS`)."""
-    tables, problems = load_tables(
-        flows_dir / DATA_FOLDER, TABLE_MODELS if table_models is None else table_models
-    )
+def load_library(flows_dir: Path, audio_dir: Path, kit: FlowKit) -> FlowLibrary:
+    """Every flow of ``flows_dir`` and its data tables, checked against ``kit`` (node
+    kinds, actions, table models); :class:`FlowError` lists all problems."""
+    tables, problems = load_tables(flows_dir / DATA_FOLDER, kit.table_models)
     try:
         catalogue = PromptCatalogue.load(audio_dir)
     except CatalogueError as exc:
@@ -81,30 +87,30 @@ def load_library(
     flows: dict[str, LoadedFlow] = {}
     for file in files:
         try:
-            loaded = load_flow_file(file)
+            loaded = load_flow_file(file, kit.kinds)
         except FlowError as exc:
             problems.extend(exc.problems)
             continue
         flows[loaded.flow.flow] = loaded
-    problems.extend(check_flows(flows, catalogue.exists, action_names))
+    problems.extend(check_flows(flows, catalogue.exists, kit.actions))
     if problems:
         raise FlowError(problems)
-    return FlowLibrary(flows, catalogue, tables)
+    return FlowLibrary(flows, catalogue, kit, tables)
 
 
 class LibraryHolder:
     """The library in use; :meth:`reload` swaps it only for a valid one."""
 
-    def __init__(self, flows_dir: Path, audio_dir: Path, action_names: Iterable[str]) -> None:
+    def __init__(self, flows_dir: Path, audio_dir: Path, kit: FlowKit) -> None:
         self._flows_dir = flows_dir
         self._audio_dir = audio_dir
-        self._action_names = list(action_names)
-        self.current = load_library(flows_dir, audio_dir, self._action_names)
+        self._kit = kit
+        self.current = load_library(flows_dir, audio_dir, kit)
 
     def reload(self) -> bool:
         """Load the flows again; on any problem keep the last good set. True if swapped."""
         try:
-            library = load_library(self._flows_dir, self._audio_dir, self._action_names)
+            library = load_library(self._flows_dir, self._audio_dir, self._kit)
         except FlowError as exc:
             for problem in exc.problems:
                 log.error("flow reload refused: %s", problem)

@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ivr.engine.model import Flow
+from ivr.engine.kinds import KindTable
+from ivr.engine.model import Flow, flow_schema
 
 Path_ = tuple[str, ...]
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -114,13 +115,16 @@ def _scalar(node: yaml.Node) -> Any:
         loader.dispose()
 
 
-def _pydantic_problems(exc: ValidationError, source: SourceMap) -> list[FlowProblem]:
+def _pydantic_problems(
+    exc: ValidationError, source: SourceMap, kinds: KindTable | None = None
+) -> list[FlowProblem]:
+    names = set(kinds or ())
     problems = []
     for error in exc.errors():
         loc = tuple(str(part) for part in error["loc"])
         # The discriminated union puts the node kind after the node id; drop it.
         clean = loc
-        if len(loc) > 2 and loc[0] == "nodes" and loc[2] in _NODE_KINDS:
+        if len(loc) > 2 and loc[0] == "nodes" and loc[2] in names:
             clean = loc[:2] + loc[3:]
         where = ".".join(clean) or "(top)"
         message = error["msg"]
@@ -129,24 +133,11 @@ def _pydantic_problems(exc: ValidationError, source: SourceMap) -> list[FlowProb
         elif error["type"] == "extra_forbidden":
             message = "unknown field (a typo?)"
         elif error["type"] == "union_tag_invalid":
-            message = f"unknown node kind; use one of: {', '.join(sorted(_NODE_KINDS))}"
+            message = f"unknown node kind; use one of: {', '.join(sorted(names))}"
         elif error["type"] == "union_tag_not_found":
             message = "node has no 'kind:'"
         problems.append(FlowProblem(source.file, source.line_of(clean), f"{where}: {message}"))
     return problems
-
-
-_NODE_KINDS = {
-    "play",
-    "menu",
-    "collect",
-    "branch",
-    "action",
-    "transfer",
-    "subflow",
-    "return",
-    "hangup",
-}
 
 
 def _compose(text: str, source: SourceMap) -> tuple[Any, list[FlowProblem]]:
@@ -174,8 +165,9 @@ def _read(file: Path) -> str:
         raise FlowError([FlowProblem(file, None, f"cannot read: {exc}")]) from exc
 
 
-def parse_flow_text(text: str, file: Path) -> LoadedFlow:
-    """A flow from YAML text; :class:`FlowError` with file and line when it is not one."""
+def parse_flow_text(text: str, file: Path, kinds: KindTable) -> LoadedFlow:
+    """A flow from YAML text, its nodes read as ``kinds``; :class:`FlowError` with file
+    and line when it is not one."""
     source = SourceMap(file)
     data, problems = _compose(text, source)
     if not isinstance(data, dict):
@@ -184,9 +176,9 @@ def parse_flow_text(text: str, file: Path) -> LoadedFlow:
         )
     data.setdefault("flow", file.stem)
     try:
-        flow = Flow.model_validate(data)
+        flow = flow_schema(kinds).model_validate(data)
     except ValidationError as exc:
-        problems.extend(_pydantic_problems(exc, source))
+        problems.extend(_pydantic_problems(exc, source, kinds))
     if problems:
         raise FlowError(problems)
     if flow.flow != file.stem:
@@ -218,6 +210,6 @@ def load_data_file(file: Path, model: type[ModelT]) -> ModelT:
         raise FlowError(_pydantic_problems(exc, source)) from exc
 
 
-def load_flow_file(file: Path) -> LoadedFlow:
-    """A flow from one file."""
-    return parse_flow_text(_read(file), file)
+def load_flow_file(file: Path, kinds: KindTable) -> LoadedFlow:
+    """A flow from one file, its nodes read as ``kinds``."""
+    return parse_flow_text(_read(file), file, kinds)

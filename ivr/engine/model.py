@@ -1,25 +1,32 @@
 """The flow model: what a ``flows/*.yaml`` file may say, as pydantic models.
 
-One model per node kind, joined in a union discriminated by ``kind``. Structural
-checks live here (types, required fields, value ranges); checks across nodes
-(targets exist, nodes reachable, every input has a way out) live in
-:mod:`ivr.engine.validate`.
+The parts every flow shares live here: prompts, conditions, the fields every node
+and every input node has, the flow's defaults and the flow itself. Each node kind's
+own model lives in its module under :mod:`ivr.steps`; :func:`flow_schema` joins the
+kinds it is given in a union discriminated by ``kind``. Structural checks live in
+the models (types, required fields, value ranges); checks across nodes (targets
+exist, nodes reachable, every input has a way out) live in :mod:`ivr.engine.validate`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar, Union
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
+    create_model,
     field_validator,
     model_validator,
 )
+
+if TYPE_CHECKING:
+    from ivr.engine.kinds import KindTable, NodeKind
 
 T = TypeVar("T")
 
@@ -54,14 +61,16 @@ class SayNumber(Strict):
 PromptPart = str | SayDigits | SayNumber
 
 
-def _as_list(value: Any) -> Any:
+def as_list(value: Any) -> Any:
+    """A prompt written as one part (``prompt: greeting``) as a list of parts."""
     return [value] if isinstance(value, str | dict) else value
 
 
-def _as_prompt_lists(value: Any) -> Any:
-    value = _as_list(value)
+def as_prompt_lists(value: Any) -> Any:
+    """Escalating prompts, each written as one part or a list, as lists of parts."""
+    value = as_list(value)
     if isinstance(value, list):
-        return [_as_list(item) for item in value]
+        return [as_list(item) for item in value]
     return value
 
 
@@ -93,22 +102,23 @@ class Condition(Strict):
         assert self.in_ is not None
         return value in self.in_
 
+    def text(self) -> str:
+        """The condition in words: ``waktu == pagi``, ``idpel is set``."""
+        if self.set is not None:
+            return f"{self.var} is {'set' if self.set else 'not set'}"
+        if self.eq is not None:
+            return f"{self.var} == {self.eq}"
+        if self.ne is not None:
+            return f"{self.var} != {self.ne}"
+        return f"{self.var} in [{', '.join(self.in_ or [])}]"
+
 
 class NodeBase(Strict):
-    """Fields every node has."""
+    """Fields every node has; each kind narrows ``kind`` to its own name."""
 
+    kind: str
     id: str = Field("", pattern=r"^$|" + ID_RE)
     note: str | None = None
-
-
-class PlayNode(NodeBase):
-    """Play a prompt, then go on. A key pressed meanwhile is kept for the next input."""
-
-    kind: Literal["play"]
-    prompt: list[PromptPart]
-    next: str
-
-    _list = field_validator("prompt", mode="before")(_as_list)
 
 
 class InputNode(NodeBase):
@@ -130,188 +140,9 @@ class InputNode(NodeBase):
     cso_key: str | None = None
     repeat_key: str | None = None
 
-    _list = field_validator("prompt", mode="before")(_as_list)
+    _list = field_validator("prompt", mode="before")(as_list)
 
-    _prompt_lists = field_validator("noinput", "nomatch", mode="before")(_as_prompt_lists)
-
-
-class Choice(Strict):
-    """One option of a menu."""
-
-    value: str
-    next: str
-    #: Words a caller may say for this option (speech recognition).
-    words: list[str] = Field(default_factory=list)
-
-
-class MenuNode(InputNode):
-    """Pick one option by key (or by word)."""
-
-    kind: Literal["menu"]
-    choices: dict[str, Choice]
-
-    @field_validator("choices", mode="before")
-    @classmethod
-    def _keys_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(key): choice for key, choice in value.items()}
-        return value
-
-    @field_validator("choices")
-    @classmethod
-    def _keys_are_keys(cls, choices: dict[str, Choice]) -> dict[str, Choice]:
-        if not choices:
-            raise ValueError("a menu needs at least one choice")
-        for key in choices:
-            if not KEY_RE.match(key):
-                raise ValueError(f"choice key {key!r} is not a phone key (0-9, *, #)")
-        return choices
-
-
-class Confirm(Strict):
-    """Read the collected value back and ask 1 (ya) or 2 (tidak)."""
-
-    prompt: list[PromptPart]
-    ask: str | None = Field(None, pattern=ID_RE)
-
-    _list = field_validator("prompt", mode="before")(_as_list)
-
-
-class Shortcut(Strict):
-    """A key that, pressed first, is the whole answer (``*`` for "tidak tahu")."""
-
-    value: str
-    #: Where the answer leads (default: the node's ``next``).
-    next: str | None = None
-
-
-class CollectNode(InputNode):
-    """Collect digits: a customer ID, a meter number, a phone number, a meter reading."""
-
-    kind: Literal["collect"]
-    min_length: int = Field(1, ge=1, le=64)
-    max_length: int = Field(20, ge=1, le=64)
-    #: A regular expression the whole value must match.
-    pattern: str | None = None
-    #: Key that ends the input early.
-    terminator: str = "#"
-    #: Seconds allowed between two keys.
-    inter_digit_timeout: float | None = Field(None, gt=0, le=30)
-    #: Call variable that receives the value (default: the ask tag).
-    store: str | None = None
-    confirm: Confirm | None = None
-    #: Keys that, pressed first, are the whole answer.
-    shortcuts: dict[str, Shortcut] = Field(default_factory=dict)
-    #: A key that stands for the decimal comma inside a value (``*`` for meter readings);
-    #: the value is stored with a comma: ``220,5``.
-    decimal_key: str | None = None
-    #: The value when the caller presses only the terminator ("no number shown").
-    empty_value: str | None = None
-    next: str
-
-    @field_validator("shortcuts", mode="before")
-    @classmethod
-    def _shortcut_keys_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(key): shortcut for key, shortcut in value.items()}
-        return value
-
-    @model_validator(mode="after")
-    def _lengths(self) -> CollectNode:
-        if self.min_length > self.max_length:
-            raise ValueError("min_length is larger than max_length")
-        for key in [*self.shortcuts, self.decimal_key or "0", self.terminator]:
-            if not KEY_RE.match(key):
-                raise ValueError(f"{key!r} is not a phone key (0-9, *, #)")
-        if self.terminator in self.shortcuts or self.decimal_key == self.terminator:
-            raise ValueError(
-                f"the terminator {self.terminator!r} cannot also be a shortcut or the decimal key"
-            )
-        if self.pattern is not None:
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
-        return self
-
-
-class Case(Strict):
-    """One arm of a branch."""
-
-    when: Condition
-    next: str
-
-
-class BranchNode(NodeBase):
-    """Go one way or another on call variables; the first case that holds wins."""
-
-    kind: Literal["branch"]
-    cases: list[Case]
-    default: str
-
-
-class ActionNode(NodeBase):
-    """Run a named Python action; its result picks the next node."""
-
-    kind: Literal["action"]
-    action: str
-    args: dict[str, Any] = Field(default_factory=dict)
-    #: Result name -> next node. ``error`` (failure or timeout) defaults to the fallback.
-    results: dict[str, str] = Field(default_factory=dict)
-    #: Next node for any result not listed in ``results``.
-    next: str | None = None
-    fallback: str | None = None
-
-
-class TransferNode(NodeBase):
-    """Hand the call to a CSO queue with the screen-pop data; the IVR's part ends."""
-
-    kind: Literal["transfer"]
-    queue: str | None = None
-    prompt: list[PromptPart] = Field(default_factory=list)
-    #: Lines for the CSO's screen-pop, over the flow's ``defaults.pop``.
-    pop: dict[str, str] = Field(default_factory=dict)
-
-    _list = field_validator("prompt", mode="before")(_as_list)
-
-
-class SubflowNode(NodeBase):
-    """Run another flow; come back to ``next`` when it reaches a ``return`` node."""
-
-    kind: Literal["subflow"]
-    flow: str
-    next: str
-
-
-class ReturnNode(NodeBase):
-    """End of a subflow: go back to the calling flow."""
-
-    kind: Literal["return"]
-
-
-class HangupNode(NodeBase):
-    """Say goodbye and end the call."""
-
-    kind: Literal["hangup"]
-    prompt: list[PromptPart] = Field(default_factory=list)
-
-    _list = field_validator("prompt", mode="before")(_as_list)
-
-
-Node = Annotated[
-    PlayNode
-    | MenuNode
-    | CollectNode
-    | BranchNode
-    | ActionNode
-    | TransferNode
-    | SubflowNode
-    | ReturnNode
-    | HangupNode,
-    Field(discriminator="kind"),
-]
-#: Node kinds that end a flow (a call, or a subflow).
-TERMINAL_KINDS = ("transfer", "hangup", "return")
+    _prompt_lists = field_validator("noinput", "nomatch", mode="before")(as_prompt_lists)
 
 
 class FlowDefaults(Strict):
@@ -340,11 +171,16 @@ class FlowDefaults(Strict):
             raise ValueError(f"{key!r} is not a phone key (0-9, *, #) or '' for off")
         return key
 
-    _prompt_lists = field_validator("noinput", "nomatch", mode="before")(_as_prompt_lists)
+    _prompt_lists = field_validator("noinput", "nomatch", mode="before")(as_prompt_lists)
 
 
 class Flow(Strict):
-    """One call flow file."""
+    """One call flow file. Parse with the class :func:`flow_schema` makes for the
+    node kinds in use; this base knows no kind."""
+
+    #: The node kinds this flow's nodes were read with (set on the class by
+    #: :func:`flow_schema`).
+    kinds: ClassVar[KindTable] = {}
 
     #: Per-node values derived once and reused by every call (the steps' caches).
     _derived: dict[tuple[str, str, str], Any] = PrivateAttr(default_factory=dict)
@@ -353,7 +189,7 @@ class Flow(Strict):
     description: str = ""
     start: str
     defaults: FlowDefaults = Field(default_factory=FlowDefaults)
-    nodes: dict[str, Node]
+    nodes: dict[str, NodeBase]
 
     @model_validator(mode="before")
     @classmethod
@@ -379,7 +215,7 @@ class Flow(Strict):
 
     @field_validator("nodes")
     @classmethod
-    def _node_ids(cls, nodes: dict[str, Node]) -> dict[str, Node]:
+    def _node_ids(cls, nodes: dict[str, NodeBase]) -> dict[str, NodeBase]:
         for key in nodes:
             if not re.match(ID_RE, key):
                 raise ValueError(f"node id {key!r}: use letters, digits, _ . - only")
@@ -399,6 +235,26 @@ class Flow(Strict):
             value = cache[key] = make()
         return value
 
-    def node(self, node_id: str) -> Node:
+    def node(self, node_id: str) -> NodeBase:
         """The node with this id (the implicit ``cso`` node included)."""
         return self.nodes[node_id]
+
+    def kind_of(self, node: NodeBase) -> NodeKind[Any]:
+        """The kind that reads and runs ``node``."""
+        return self.kinds[node.kind]
+
+
+def flow_schema(kinds: KindTable) -> type[Flow]:
+    """The flow model whose nodes are the given kinds (made once per kind table)."""
+    return _flow_schema(tuple(kinds.values()))
+
+
+@cache
+def _flow_schema(kinds: tuple[NodeKind[Any], ...]) -> type[Flow]:
+    if not kinds:
+        raise ValueError("no node kinds: a flow needs at least one")
+    schemas = tuple(kind.schema for kind in kinds)
+    node = Annotated[Union[schemas], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007
+    schema: type[Flow] = create_model("Flow", __base__=Flow, nodes=(dict[str, node], ...))
+    schema.kinds = {kind.name: kind for kind in kinds}
+    return schema

@@ -109,3 +109,40 @@ class CallPort(Protocol):
 
     async def finish(self) -> None:
         """End the call."""
+
+
+# --- run-time speech handed to a port that carries real audio ---------------------------
+
+
+class RuntimeVoice(Protocol):
+    """Segments spoken at run time (text to speech), for a port that plays sound files."""
+
+    async def sound_for(self, segment: Segment, call_id: str) -> str | None:
+        """The sound name to play for ``segment`` spoken at run time; None when it has
+        nothing to speak, or speaking it failed (a warning for ``call_id``): the call
+        goes on without that part."""
+
+
+class StartAudio(Protocol):
+    """Opens the call's audio to the speech side: runs Asterisk's ``AudioSocket``
+    application on the call with ``argument`` (``<uuid>,<host:port>``) and returns once
+    the application has ended. Raises :class:`CallerHungUp` when the call is gone."""
+
+    async def __call__(self, argument: str, /) -> None:
+        """Run ``AudioSocket(<argument>)`` on the call until it returns."""
+
+
+class SpeechTurns(Protocol):
+    """Listening windows with speech, for a port that can stream the call's audio."""
+
+    async def turn(
+        self,
+        start_audio: StartAudio,
+        segments: Sequence[Segment],
+        grammar: InputGrammar,
+        timeout: float,
+    ) -> SpeechTurn | None:
+        """One window of :meth:`CallPort.listen_speech`, its audio opened by
+        ``start_audio``; None when the audio path failed (keys only). Raises
+        :class:`CallerHungUp` when the call ended meanwhile, and :class:`TimeoutError`
+        when ``start_audio`` did not return after the window closed."""

@@ -7,76 +7,23 @@ nothing to play. Each problem names its file and line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 
+from ivr.engine.kinds import Edge, Known, YamlPath
 from ivr.engine.loader import FlowProblem, LoadedFlow
-from ivr.engine.model import (
-    CSO_NODE,
-    IMPLICIT_CSO_NOTE,
-    ActionNode,
-    BranchNode,
-    CollectNode,
-    Flow,
-    HangupNode,
-    InputNode,
-    MenuNode,
-    Node,
-    PlayNode,
-    PromptPart,
-    SubflowNode,
-    TransferNode,
-)
+from ivr.engine.model import CSO_NODE, IMPLICIT_CSO_NOTE, Flow, NodeBase, PromptPart
+
+__all__ = ["Edge", "check_flow", "check_flows", "edges", "prompts_of"]
 
 
-@dataclass(frozen=True)
-class Edge:
-    """One way out of a node, and the YAML path that says so."""
-
-    target: str
-    path: tuple[str, ...]
-
-
-def edges(flow: Flow, node: Node) -> Iterator[Edge]:
+def edges(flow: Flow, node: NodeBase) -> Iterable[Edge]:
     """Every node this one can lead to, including fallbacks and the CSO key."""
-    base = ("nodes", node.id)
-    if isinstance(node, PlayNode | CollectNode | SubflowNode):
-        yield Edge(node.next, (*base, "next"))
-    if isinstance(node, MenuNode):
-        for key, choice in node.choices.items():
-            yield Edge(choice.next, (*base, "choices", key, "next"))
-    if isinstance(node, CollectNode):
-        for key, shortcut in node.shortcuts.items():
-            if shortcut.next is not None:
-                yield Edge(shortcut.next, (*base, "shortcuts", key, "next"))
-    if isinstance(node, InputNode):
-        yield Edge(node.fallback or flow.defaults.fallback, (*base, "fallback"))
-        cso_key = node.cso_key if node.cso_key is not None else flow.defaults.cso_key
-        if cso_key:
-            yield Edge(CSO_NODE, (*base, "cso_key"))
-    if isinstance(node, BranchNode):
-        for index, case in enumerate(node.cases):
-            yield Edge(case.next, (*base, "cases", str(index), "next"))
-        yield Edge(node.default, (*base, "default"))
-    if isinstance(node, ActionNode):
-        for result, target in node.results.items():
-            yield Edge(target, (*base, "results", result))
-        if node.next is not None:
-            yield Edge(node.next, (*base, "next"))
-        yield Edge(node.fallback or flow.defaults.fallback, (*base, "fallback"))
+    return flow.kind_of(node).edges(flow, node)
 
 
-def prompts_of(node: Node) -> Iterator[tuple[tuple[str, ...], list[PromptPart]]]:
+def prompts_of(flow: Flow, node: NodeBase) -> Iterable[tuple[YamlPath, list[PromptPart]]]:
     """Each prompt list of a node, with its YAML path."""
-    base = ("nodes", node.id)
-    if isinstance(node, PlayNode | TransferNode | HangupNode | InputNode):
-        yield (*base, "prompt"), node.prompt
-    if isinstance(node, InputNode):
-        for kind in ("noinput", "nomatch"):
-            for index, prompt in enumerate(getattr(node, kind) or []):
-                yield (*base, kind, str(index)), prompt
-    if isinstance(node, CollectNode) and node.confirm is not None:
-        yield (*base, "confirm", "prompt"), node.confirm.prompt
+    return flow.kind_of(node).prompts(node)
 
 
 def _reachable(flow: Flow) -> set[str]:
@@ -93,9 +40,7 @@ def _reachable(flow: Flow) -> set[str]:
 
 def _can_end(flow: Flow) -> set[str]:
     """Nodes from which a transfer, hangup or return can be reached."""
-    ending = {
-        nid for nid, node in flow.nodes.items() if node.kind in ("transfer", "hangup", "return")
-    }
+    ending = {nid for nid, node in flow.nodes.items() if flow.kind_of(node).ends}
     changed = True
     while changed:
         changed = False
@@ -119,8 +64,7 @@ def check_flow(
     def problem(path: tuple[str, ...], message: str) -> None:
         problems.append(FlowProblem(source.file, source.line_of(path), message))
 
-    flows = set(known_flows)
-    actions = set(action_names)
+    known = Known(frozenset(known_flows), frozenset(action_names))
     if flow.start not in flow.nodes:
         problem(("start",), f"start: no node named {flow.start!r}")
     for node in flow.nodes.values():
@@ -129,15 +73,9 @@ def check_flow(
                 problem(
                     edge.path, f"node {node.id!r} leads to {edge.target!r}, which does not exist"
                 )
-        if isinstance(node, SubflowNode) and node.flow not in flows:
-            problem(("nodes", node.id, "flow"), f"node {node.id!r}: no flow named {node.flow!r}")
-        if isinstance(node, ActionNode) and node.action not in actions:
-            problem(
-                ("nodes", node.id, "action"),
-                f"node {node.id!r}: unknown action {node.action!r}; "
-                f"known: {', '.join(sorted(actions))}",
-            )
-        for path, prompt in prompts_of(node):
+        for path, message in flow.kind_of(node).check(node, known):
+            problem(path, message)
+        for path, prompt in prompts_of(flow, node):
             for index, part in enumerate(prompt):
                 if isinstance(part, str) and not prompt_exists(part):
                     problem((*path, str(index)), f"prompt {part!r} has no text and no audio")

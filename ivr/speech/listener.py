@@ -1,7 +1,7 @@
 """Listening for speech on a call: AudioSocket in, Vosk on it, a key still wins.
 
-For one listening window the IVR asks Asterisk, through the call's AGI session, to run
-``AudioSocket(<uuid>,<host:port>)``. Asterisk connects to the IVR's AudioSocket server
+For one listening window the IVR asks Asterisk, through the call's port (the AGI
+session), to run ``AudioSocket(<uuid>,<host:port>)``. Asterisk connects to the IVR's AudioSocket server
 and streams the caller's audio and keys; the IVR plays the prompt back over the same
 socket, so the caller can answer (or press a key) while it plays. The first key, an
 answer, or silence ends the window: the IVR hangs the socket up and the AGI command
@@ -19,10 +19,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from ivr.agi.channel import AgiChannel
-from ivr.agi.errors import AgiTimeout, CallerHungUp
 from ivr.config import SpeechSettings
-from ivr.engine.port import Segment, SpeechTurn
+from ivr.engine.port import CallerHungUp, Segment, SpeechTurn, StartAudio
 from ivr.language.grammars import InputGrammar
 from ivr.speech.audiosocket import SAMPLE_RATE, AudioSession, AudioSocketServer
 from ivr.speech.prompt_audio import PromptAudio
@@ -35,7 +33,8 @@ CONNECT_TIMEOUT = 5.0
 
 
 class SpeechListener:
-    """The process's speech side: the model, the recognisers and the AudioSocket server."""
+    """The process's speech side: the model, the recognisers and the AudioSocket server
+    (the engine's :class:`~ivr.engine.port.SpeechTurns`)."""
 
     def __init__(self, settings: SpeechSettings, prompts: PromptAudio) -> None:
         if settings.model_path is None:
@@ -87,17 +86,16 @@ class SpeechListener:
 
     async def turn(
         self,
-        channel: AgiChannel,
+        start_audio: StartAudio,
         segments: Sequence[Segment],
         grammar: InputGrammar,
         timeout: float,
     ) -> SpeechTurn | None:
-        """One listening window on ``channel`` (see the module docstring)."""
+        """One listening window, its audio started by ``start_audio`` (see the module
+        docstring)."""
         session_id = str(uuid.uuid4())
         session = self.server.expect(session_id)
-        command = asyncio.create_task(
-            channel.exec("AudioSocket", f"{session_id},{self.connect_to}")
-        )
+        command = asyncio.create_task(start_audio(f"{session_id},{self.connect_to}"))
         try:
             await session.connected(CONNECT_TIMEOUT)
         except (TimeoutError, ConnectionError):
@@ -157,7 +155,7 @@ class SpeechListener:
         return SpeechTurn(text=heard.text, confident=heard.outcome == "heard")
 
 
-async def _finish(command: asyncio.Task[int]) -> None:
+async def _finish(command: asyncio.Task[None]) -> None:
     """Let the AGI command (AudioSocket) return. A caller who hung up meanwhile ends
     the call as anywhere else; another failure of the command only costs the window."""
     done, _ = await asyncio.wait({command}, timeout=CONNECT_TIMEOUT + 5)
@@ -165,7 +163,7 @@ async def _finish(command: asyncio.Task[int]) -> None:
         command.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await command
-        raise AgiTimeout("AudioSocket did not return after the IVR hung it up")
+        raise TimeoutError("AudioSocket did not return after the IVR hung it up")
     error = command.exception()
     if isinstance(error, CallerHungUp):
         raise error

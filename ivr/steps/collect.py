@@ -3,13 +3,96 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from ivr.engine.context import CallContext
-from ivr.engine.kinds import Reason, StepResult
-from ivr.engine.model import Choice, CollectNode, Flow, MenuNode
-from ivr.language.grammars import digits_grammar
-from ivr.steps.listen import InputRules, SpeechInput, listen, next_key
+from ivr.engine.kinds import AnswerError, Edge, NodeKind, Reason, StepResult, Style, YamlPath
+from ivr.engine.model import ID_RE, KEY_RE, Flow, InputNode, PromptPart, Strict, as_list
+from ivr.language.grammars import InputGrammar, digits_grammar
+from ivr.steps import menu as menu_kind
+from ivr.steps.listen import (
+    InputRules,
+    SpeechInput,
+    cso_keys,
+    input_edges,
+    input_lines,
+    input_prompts,
+    listen,
+    next_key,
+)
+from ivr.steps.menu import PHONE_KEYS, Choice, MenuNode
 from ivr.steps.menu import speech_input as menu_speech_input
+
+
+class Confirm(Strict):
+    """Read the collected value back and ask 1 (ya) or 2 (tidak)."""
+
+    prompt: list[PromptPart]
+    ask: str | None = Field(None, pattern=ID_RE)
+
+    _list = field_validator("prompt", mode="before")(as_list)
+
+
+class Shortcut(Strict):
+    """A key that, pressed first, is the whole answer (``*`` for "tidak tahu")."""
+
+    value: str
+    #: Where the answer leads (default: the node's ``next``).
+    next: str | None = None
+
+
+class CollectNode(InputNode):
+    """Collect digits: a customer ID, a meter number, a phone number, a meter reading."""
+
+    kind: Literal["collect"]
+    min_length: int = Field(1, ge=1, le=64)
+    max_length: int = Field(20, ge=1, le=64)
+    #: A regular expression the whole value must match.
+    pattern: str | None = None
+    #: Key that ends the input early.
+    terminator: str = "#"
+    #: Seconds allowed between two keys.
+    inter_digit_timeout: float | None = Field(None, gt=0, le=30)
+    #: Call variable that receives the value (default: the ask tag).
+    store: str | None = None
+    confirm: Confirm | None = None
+    #: Keys that, pressed first, are the whole answer.
+    shortcuts: dict[str, Shortcut] = Field(default_factory=dict)
+    #: A key that stands for the decimal comma inside a value (``*`` for meter readings);
+    #: the value is stored with a comma: ``220,5``.
+    decimal_key: str | None = None
+    #: The value when the caller presses only the terminator ("no number shown").
+    empty_value: str | None = None
+    next: str
+
+    @field_validator("shortcuts", mode="before")
+    @classmethod
+    def _shortcut_keys_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(key): shortcut for key, shortcut in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _lengths(self) -> CollectNode:
+        if self.min_length > self.max_length:
+            raise ValueError("min_length is larger than max_length")
+        for key in [*self.shortcuts, self.decimal_key or "0", self.terminator]:
+            if not KEY_RE.match(key):
+                raise ValueError(f"{key!r} is not a phone key (0-9, *, #)")
+        if self.terminator in self.shortcuts or self.decimal_key == self.terminator:
+            raise ValueError(
+                f"the terminator {self.terminator!r} cannot also be a shortcut or the decimal key"
+            )
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
+        return self
+
 
 YES, NO = "ya", "tidak"
 #: Words for the read-back question (the first of each is what a scenario says).
@@ -148,3 +231,84 @@ async def _keep(ctx: CallContext, node: CollectNode, value: str, reason: Reason)
     shortcut = next((s for s in node.shortcuts.values() if s.value == value), None)
     target = shortcut.next if shortcut is not None and shortcut.next else node.next
     return StepResult(reason, next=target, value=value)
+
+
+def edges(flow: Flow, node: CollectNode) -> Iterator[Edge]:
+    """``next`` (once valid, and confirmed if asked), shortcuts that lead elsewhere, then
+    the fallback and the CSO key."""
+    base = ("nodes", node.id)
+    yield Edge(node.next, (*base, "next"), "confirmed" if node.confirm is not None else "valid")
+    for key, shortcut in node.shortcuts.items():
+        if shortcut.next is not None:
+            yield Edge(
+                shortcut.next,
+                (*base, "shortcuts", key, "next"),
+                f"{key}={shortcut.value}",
+                "choice",
+            )
+    yield from input_edges(flow, node)
+
+
+def prompts(node: CollectNode) -> Iterator[tuple[YamlPath, list[PromptPart]]]:
+    """The question, its reprompts and the read-back."""
+    yield from input_prompts(node)
+    if node.confirm is not None:
+        yield ("nodes", node.id, "confirm", "prompt"), node.confirm.prompt
+
+
+def describe(flow: Flow, node: CollectNode) -> list[str]:
+    """What it asks and how many digits."""
+    span = (
+        str(node.min_length)
+        if node.min_length == node.max_length
+        else f"{node.min_length}-{node.max_length}"
+    )
+    return [*input_lines(node), f"{span} digits"]
+
+
+def grammars(node: CollectNode, flow: Flow) -> Iterator[InputGrammar]:
+    """Digits and numbers, and the read-back's yes and no."""
+    yield speech_input(node, flow).grammar
+    if node.confirm is not None:
+        yield from menu_kind.grammars(confirm_menu(node), flow)
+
+
+def keys(node: CollectNode, ask: str, value: str) -> str:
+    """The keys for ``value``: a shortcut, the terminator for the empty value, the
+    decimal key for the comma, and the terminator after a short value; the read-back
+    question's answers as its yes/no menu."""
+    if node.confirm is not None and ask == confirm_ask(node):
+        return menu_kind.keys(confirm_menu(node), ask, value)
+    if value == "cso":
+        return cso_keys(node, ask)
+    for key, shortcut in node.shortcuts.items():
+        if value == shortcut.value:
+            return key
+    if node.empty_value is not None and value == node.empty_value:
+        return node.terminator
+    if node.decimal_key is not None and "," in value:
+        value = value.replace(",", node.decimal_key)
+        if value.replace(node.decimal_key, "").isdigit():
+            return value + node.terminator
+    if not value or any(ch not in PHONE_KEYS for ch in value):
+        raise AnswerError(f"ask {ask!r}: {value!r} cannot be keyed on a phone")
+    if len(value) < node.max_length and not value.endswith(node.terminator):
+        return value + node.terminator
+    return value
+
+
+KIND = NodeKind(
+    name="collect",
+    schema=CollectNode,
+    run=run,
+    edges=edges,
+    prompts=prompts,
+    describe=describe,
+    grammars=grammars,
+    keys=keys,
+    style=Style(
+        dot='shape=parallelogram, style=filled, fillcolor="#fff4d6"',
+        mermaid_shape=("[/", "/]"),
+        mermaid_class="fill:#fff4d6,stroke:#b58900",
+    ),
+)

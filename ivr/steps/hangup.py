@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import Field, field_validator
+
 from ivr.engine.context import CallContext
-from ivr.engine.kinds import Reason, StepResult
-from ivr.engine.model import Flow, HangupNode
+from ivr.engine.kinds import Edge, NodeKind, Reason, StepResult, Style, YamlPath
+from ivr.engine.model import Flow, NodeBase, PromptPart, as_list
 from ivr.engine.port import Outcome
 
 #: Call variable an action sets when it files a report; its presence makes the
@@ -12,8 +17,42 @@ from ivr.engine.port import Outcome
 REPORT_NUMBER = "report_number"
 
 
+class HangupNode(NodeBase):
+    """Say goodbye and end the call."""
+
+    kind: Literal["hangup"]
+    prompt: list[PromptPart] = Field(default_factory=list)
+
+    _list = field_validator("prompt", mode="before")(as_list)
+
+
 async def run(node: HangupNode, ctx: CallContext, flow: Flow) -> StepResult:
     """Play the closing prompt in full; the interpreter hangs up once the record is closed."""
     await ctx.play(node.prompt, barge_in=False)
     outcome = Outcome.REPORT_CREATED if ctx.variables.get(REPORT_NUMBER) else Outcome.CLOSED
     return StepResult(Reason.DONE, outcome=outcome)
+
+
+def edges(flow: Flow, node: HangupNode) -> Iterator[Edge]:
+    """None: the call ends here."""
+    return iter(())
+
+
+def prompts(node: HangupNode) -> Iterator[tuple[YamlPath, list[PromptPart]]]:
+    """The goodbye."""
+    yield ("nodes", node.id, "prompt"), node.prompt
+
+
+KIND = NodeKind(
+    name="hangup",
+    schema=HangupNode,
+    run=run,
+    edges=edges,
+    prompts=prompts,
+    ends=True,
+    style=Style(
+        dot='shape=Msquare, style=filled, fillcolor="#eeeeee"',
+        mermaid_shape=("((", "))"),
+        mermaid_class="fill:#eeeeee,stroke:#666666",
+    ),
+)

@@ -9,11 +9,11 @@ fallback (by default a CSO).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from ivr.engine.context import ALL_KEYS, CallContext
-from ivr.engine.kinds import Reason, StepResult
+from ivr.engine.kinds import AnswerError, Edge, Reason, StepResult, YamlPath
 from ivr.engine.model import CSO_NODE, Flow, InputNode, PromptPart
 from ivr.engine.port import SpeechTurn
 from ivr.language.grammars import InputGrammar
@@ -162,3 +162,36 @@ async def listen(
         reprompt = _escalate(escalation[last], misses[last])
         attempt += 1
     return StepResult(last, next=rules.fallback), None
+
+
+# --- what every input kind declares the same way ---------------------------------------
+
+
+def input_edges(flow: Flow, node: InputNode) -> Iterator[Edge]:
+    """The ways out every input has: the fallback when attempts run out, the CSO key."""
+    base = ("nodes", node.id)
+    yield Edge(node.fallback or flow.defaults.fallback, (*base, "fallback"), "fallback", "fallback")
+    cso_key = node.cso_key if node.cso_key is not None else flow.defaults.cso_key
+    if cso_key:
+        yield Edge(CSO_NODE, (*base, "cso_key"), f"{cso_key} → CSO", "cso")
+
+
+def input_prompts(node: InputNode) -> Iterator[tuple[YamlPath, list[PromptPart]]]:
+    """The question and its escalating reprompts."""
+    base = ("nodes", node.id)
+    yield (*base, "prompt"), node.prompt
+    for kind in ("noinput", "nomatch"):
+        for index, prompt in enumerate(getattr(node, kind) or []):
+            yield (*base, kind, str(index)), prompt
+
+
+def input_lines(node: InputNode) -> list[str]:
+    """The flow graph's label line for what an input asks."""
+    return [f"ask: {node.ask}"]
+
+
+def cso_keys(node: InputNode, ask: str) -> str:
+    """The key a scenario's ``cso`` answer presses at ``node``."""
+    if node.cso_key == "":
+        raise AnswerError(f"ask {ask!r}: the CSO key is switched off at node {node.id!r}")
+    return node.cso_key or "0"

@@ -2,12 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import field_validator
+
 from ivr.engine.context import CallContext
-from ivr.engine.kinds import Reason, StepResult
-from ivr.engine.model import Flow, PlayNode
+from ivr.engine.kinds import Edge, NodeKind, Reason, StepResult, Style, YamlPath
+from ivr.engine.model import Flow, NodeBase, PromptPart, as_list
+
+
+class PlayNode(NodeBase):
+    """Play a prompt, then go on. A key pressed meanwhile is kept for the next input."""
+
+    kind: Literal["play"]
+    prompt: list[PromptPart]
+    next: str
+
+    _list = field_validator("prompt", mode="before")(as_list)
 
 
 async def run(node: PlayNode, ctx: CallContext, flow: Flow) -> StepResult:
     """Play the prompt; a key pressed meanwhile is kept for the next input."""
     await ctx.play(node.prompt)
     return StepResult(Reason.DONE, next=node.next)
+
+
+def edges(flow: Flow, node: PlayNode) -> Iterator[Edge]:
+    """Only ``next``."""
+    yield Edge(node.next, ("nodes", node.id, "next"))
+
+
+def prompts(node: PlayNode) -> Iterator[tuple[YamlPath, list[PromptPart]]]:
+    """The prompt it plays."""
+    yield ("nodes", node.id, "prompt"), node.prompt
+
+
+KIND = NodeKind(
+    name="play",
+    schema=PlayNode,
+    run=run,
+    edges=edges,
+    prompts=prompts,
+    style=Style(
+        dot='shape=box, style="rounded,filled", fillcolor="#e8f0fe"',
+        mermaid_shape=("(", ")"),
+        mermaid_class="fill:#e8f0fe,stroke:#4a6fa5",
+    ),
+)

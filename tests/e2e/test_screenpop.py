@@ -16,10 +16,10 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from ivr.actions import ACTIONS
 from ivr.backends.demo import seed
 from ivr.config import Settings
 from ivr.engine.library import load_library
+from ivr.kit import KIT
 from ivr.store.pops import PopStore
 from ivr.tools.sandbox import AsteriskSandbox, free_port
 from ivr.tools.sandbox_env import serve_env
@@ -132,7 +132,7 @@ async def agent_pages(
 
 async def call_to_periksa_queue(settings: Settings) -> str:
     """PERIKSA, the IDPEL, then 0: a real call that a CSO of ``periksa`` answers."""
-    library = load_library(settings.flows_dir, settings.audio_dir, ACTIONS)
+    library = load_library(settings.flows_dir, settings.audio_dir, KIT)
     results = await run_scenarios(
         [load_scenario(SCENARIO)], "asterisk", settings, library, 90.0, until="answered"
     )
@@ -207,7 +207,7 @@ async def test_a_caller_who_waits_too_long_leaves_a_call_back_task(
         caller="0215551234",
         answers={"menu": "tambah_daya", "nik_ready": "cso", "callback_choice": "nomor_ini"},
     )
-    library = load_library(pop_settings.flows_dir, pop_settings.audio_dir, ACTIONS)
+    library = load_library(pop_settings.flows_dir, pop_settings.audio_dir, KIT)
     (result,) = await run_scenarios(
         [scenario], "asterisk", pop_settings, library, 60.0, until="hangup"
     )
@@ -230,7 +230,7 @@ async def test_a_caller_who_hangs_up_while_the_phone_rings_marks_the_pop_abandon
 ) -> None:
     """cso3's phone rings and nobody answers; the caller gives up: the pop, shown while
     it rang, is marked abandoned on cso3's page (QueueCallerAbandon)."""
-    library = load_library(pop_settings.flows_dir, pop_settings.audio_dir, ACTIONS)
+    library = load_library(pop_settings.flows_dir, pop_settings.audio_dir, KIT)
     scenario = Scenario(
         name="menyerah saat berdering",
         caller="081234567890",

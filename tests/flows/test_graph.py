@@ -14,8 +14,10 @@ import pytest
 from ivr.engine import graph
 from ivr.engine.graph import render
 from ivr.engine.loader import load_flow_file, parse_flow_text
-from ivr.engine.model import CSO_NODE, Flow, InputNode, MenuNode
+from ivr.engine.model import CSO_NODE, Flow, InputNode
 from ivr.engine.validate import edges
+from ivr.steps.menu import MenuNode
+from ivr.steps.registry import KINDS
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).parent / "cases"
@@ -31,7 +33,7 @@ DOT_EDGE = re.compile(
 
 
 def main_flow() -> Flow:
-    return load_flow_file(REPO / "flows" / "main.yaml").flow
+    return load_flow_file(REPO / "flows" / "main.yaml", KINDS).flow
 
 
 def expected_edges(flow: Flow) -> list[tuple[str, str, str]]:
@@ -136,7 +138,7 @@ def test_svg_of_main() -> None:
 
 
 def good_flow() -> Flow:
-    return load_flow_file(CASES / "good.yaml").flow
+    return load_flow_file(CASES / "good.yaml", KINDS).flow
 
 
 def test_shapes_and_labels_for_every_kind() -> None:
@@ -178,7 +180,7 @@ def test_shapes_and_labels_for_every_kind() -> None:
 
 
 def test_subflow_return_node() -> None:
-    flow = load_flow_file(CASES / "good_sub.yaml").flow
+    flow = load_flow_file(CASES / "good_sub.yaml", KINDS).flow
     dot = render(flow, "dot").decode("utf-8")
     assert '"kembali" [label="kembali\\nreturn", shape=invhouse' in dot
     mermaid = render(flow, "mermaid").decode("utf-8")
@@ -223,7 +225,7 @@ nodes:
 
 
 def awkward_flow() -> Flow:
-    return parse_flow_text(AWKWARD, Path("aneh.yaml")).flow
+    return parse_flow_text(AWKWARD, Path("aneh.yaml"), KINDS).flow
 
 
 def test_dot_escapes_quotes_and_backslashes() -> None:

@@ -12,12 +12,13 @@ from ivr.domain.periksa import (
     WO_KWH_PERIKSA,
 )
 from ivr.engine.loader import load_flow_file
-from ivr.engine.model import ActionNode
+from ivr.steps.action import ActionNode
+from ivr.steps.registry import KINDS
 from tests.support import REPO
 
 
 def test_the_flow_sets_each_sop_report_with_its_wo_type() -> None:
-    flow = load_flow_file(REPO / "flows" / "periksa.yaml").flow
+    flow = load_flow_file(REPO / "flows" / "periksa.yaml", KINDS).flow
     reports = {
         (node.args["problem_text"], node.args["wo_type"])
         for node in flow.nodes.values()

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,13 +20,18 @@ from pydantic import BaseModel, ConfigDict, PositiveInt
 
 from ivr.engine.library import LibraryHolder, load_library
 from ivr.engine.loader import FlowError, LoadedFlow, load_flow_file, parse_flow_text
-from ivr.engine.model import CollectNode, MenuNode
 from ivr.engine.validate import check_flow
+from ivr.kit import KIT
 from ivr.prompts.catalogue import PromptCatalogue
+from ivr.steps.collect import CollectNode
+from ivr.steps.menu import MenuNode
+from ivr.steps.registry import KINDS
 
 CASES = Path(__file__).parent / "cases"
 REPO = Path(__file__).resolve().parents[2]
 ACTIONS = ["set"]
+#: The real node kinds with only the ``set`` action, as the test flows expect.
+TEST_KIT = replace(KIT, actions={"set": KIT.actions["set"]})
 
 #: The prompt catalogue every case speaks from. ``kosong`` has no text and no audio.
 PROMPTS = """\
@@ -44,13 +50,13 @@ kosong: ""
 """
 
 NO_WAY_OUT = "has no way out: no transfer, hangup or return can be reached from it"
-KINDS = "action, branch, collect, hangup, menu, play, return, subflow, transfer"
+KIND_NAMES = "action, branch, collect, hangup, menu, play, return, subflow, transfer"
 
 #: Mistakes the loader (YAML and schema) finds: case -> [(line, message)].
 SCHEMA_CASES: dict[str, list[tuple[int, str]]] = {
     "invalid_yaml": [(7, "not valid YAML: expected ',' or ']', but got ':'")],
     "duplicate_key": [(10, "duplicate key 'salam'")],
-    "unknown_kind": [(4, f"nodes.salam: unknown node kind; use one of: {KINDS}")],
+    "unknown_kind": [(4, f"nodes.salam: unknown node kind; use one of: {KIND_NAMES}")],
     "missing_next": [(4, "nodes.salam.next: required field is missing")],
     "unknown_field": [
         (4, "nodes.salam.next: required field is missing"),
@@ -110,7 +116,7 @@ def found(exc: FlowError) -> list[tuple[str, int | None, str]]:
 
 def test_good_flow_loads_and_passes_every_check(tmp_path: Path) -> None:
     flows, audio = make_project(tmp_path, "good", "good_sub")
-    library = load_library(flows, audio, ACTIONS)
+    library = load_library(flows, audio, TEST_KIT)
     assert sorted(library.flows) == ["good", "good_sub"]
     good = library.flows["good"].flow
     assert good.start == "salam"
@@ -136,7 +142,7 @@ def test_good_flow_loads_and_passes_every_check(tmp_path: Path) -> None:
 
 
 def test_good_flow_source_map_points_at_lines() -> None:
-    loaded = load_flow_file(CASES / "good.yaml")
+    loaded = load_flow_file(CASES / "good.yaml", KINDS)
     assert loaded.source.line_of(("start",)) == 4
     assert loaded.source.line_of(("nodes", "menu", "choices", "2", "next")) == 25
     # A path not written falls back to its closest written parent.
@@ -144,9 +150,8 @@ def test_good_flow_source_map_points_at_lines() -> None:
 
 
 def test_repo_flows_load(tmp_path: Path) -> None:
-    from ivr.actions import ACTIONS as REAL_ACTIONS
 
-    library = load_library(REPO / "flows", REPO / "audio", REAL_ACTIONS)
+    library = load_library(REPO / "flows", REPO / "audio", KIT)
     assert "main" in library.flows
 
 
@@ -156,7 +161,7 @@ def test_repo_flows_load(tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", sorted(SCHEMA_CASES))
 def test_schema_mistake_from_file(case: str) -> None:
     with pytest.raises(FlowError) as caught:
-        load_flow_file(CASES / f"{case}.yaml")
+        load_flow_file(CASES / f"{case}.yaml", KINDS)
     assert found(caught.value) == [(f"{case}.yaml", line, msg) for line, msg in SCHEMA_CASES[case]]
 
 
@@ -165,7 +170,7 @@ def test_schema_mistake_from_text(case: str) -> None:
     text = (CASES / f"{case}.yaml").read_text(encoding="utf-8")
     file = Path("flows") / f"{case}.yaml"
     with pytest.raises(FlowError) as caught:
-        parse_flow_text(text, file)
+        parse_flow_text(text, file, KINDS)
     expected = [f"flows/{case}.yaml:{line}: {msg}" for line, msg in SCHEMA_CASES[case]]
     assert [str(problem) for problem in caught.value.problems] == expected
     assert str(caught.value) == "\n".join(expected)
@@ -173,7 +178,7 @@ def test_schema_mistake_from_text(case: str) -> None:
 
 @pytest.mark.parametrize("case", sorted(CROSS_CASES))
 def test_cross_node_mistake_by_check_flow(case: str, tmp_path: Path) -> None:
-    loaded = load_flow_file(CASES / f"{case}.yaml")
+    loaded = load_flow_file(CASES / f"{case}.yaml", KINDS)
     catalogue = PromptCatalogue.load(write_audio(tmp_path))
     problems = check_flow(loaded, [case, "good_sub"], catalogue.exists, ACTIONS)
     assert [(p.line, p.message) for p in problems] == CROSS_CASES[case]
@@ -184,7 +189,7 @@ def test_cross_node_mistake_by_check_flow(case: str, tmp_path: Path) -> None:
 def test_load_library_refuses_the_mistake(case: str, tmp_path: Path) -> None:
     flows, audio = make_project(tmp_path, case)
     with pytest.raises(FlowError) as caught:
-        load_library(flows, audio, ACTIONS)
+        load_library(flows, audio, TEST_KIT)
     expected = (SCHEMA_CASES | CROSS_CASES)[case]
     assert found(caught.value) == [(f"{case}.yaml", line, msg) for line, msg in expected]
     assert all(problem.file == flows / f"{case}.yaml" for problem in caught.value.problems)
@@ -193,7 +198,7 @@ def test_load_library_refuses_the_mistake(case: str, tmp_path: Path) -> None:
 def test_library_reports_every_bad_file_at_once(tmp_path: Path) -> None:
     flows, audio = make_project(tmp_path, "good", "good_sub", "missing_next", "unreachable")
     with pytest.raises(FlowError) as caught:
-        load_library(flows, audio, ACTIONS)
+        load_library(flows, audio, TEST_KIT)
     assert found(caught.value) == [
         ("missing_next.yaml", 4, "nodes.salam.next: required field is missing"),
         ("unreachable.yaml", 10, "node 'yatim' cannot be reached from start"),
@@ -203,7 +208,7 @@ def test_library_reports_every_bad_file_at_once(tmp_path: Path) -> None:
 def test_subflow_to_a_flow_in_the_library_passes(tmp_path: Path) -> None:
     """The same subflow node is fine once the flow it names is there."""
     text = (CASES / "missing_subflow.yaml").read_text(encoding="utf-8")
-    loaded = parse_flow_text(text, tmp_path / "missing_subflow.yaml")
+    loaded = parse_flow_text(text, tmp_path / "missing_subflow.yaml", KINDS)
     catalogue = PromptCatalogue.load(write_audio(tmp_path))
     assert check_flow(loaded, ["missing_subflow", "tidak_ada"], catalogue.exists, ACTIONS) == []
 
@@ -213,17 +218,17 @@ def test_a_prompt_with_audio_but_no_text_exists(tmp_path: Path) -> None:
     (audio / "recorded").mkdir()
     (audio / "recorded" / "kosong.wav").write_bytes(b"RIFF")
     (audio / "recorded" / "tidak_ada.wav").write_bytes(b"RIFF")
-    loaded = load_flow_file(CASES / "missing_prompt.yaml")
+    loaded = load_flow_file(CASES / "missing_prompt.yaml", KINDS)
     catalogue = PromptCatalogue.load(audio)
     assert check_flow(loaded, ["missing_prompt"], catalogue.exists, ACTIONS) == []
 
 
 def test_empty_file_and_non_mapping(tmp_path: Path) -> None:
     with pytest.raises(FlowError) as caught:
-        parse_flow_text("# nothing here\n", tmp_path / "leer.yaml")
+        parse_flow_text("# nothing here\n", tmp_path / "leer.yaml", KINDS)
     assert found(caught.value) == [("leer.yaml", None, "the file is empty")]
     with pytest.raises(FlowError) as caught:
-        parse_flow_text("- a\n- b\n", tmp_path / "liste.yaml")
+        parse_flow_text("- a\n- b\n", tmp_path / "liste.yaml", KINDS)
     assert found(caught.value) == [
         ("liste.yaml", 1, "a flow file must be a mapping (flow:, start:, nodes:)")
     ]
@@ -231,7 +236,7 @@ def test_empty_file_and_non_mapping(tmp_path: Path) -> None:
 
 def test_node_named_like_a_kind_keeps_its_location() -> None:
     with pytest.raises(FlowError) as caught:
-        load_flow_file(CASES / "menu_named_menu.yaml")
+        load_flow_file(CASES / "menu_named_menu.yaml", KINDS)
     assert found(caught.value) == [
         (
             "menu_named_menu.yaml",
@@ -304,7 +309,7 @@ def test_reload_keeps_last_good_library_then_swaps(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     flows, audio = make_project(tmp_path, "good", "good_sub")
-    holder = LibraryHolder(flows, audio, ACTIONS)
+    holder = LibraryHolder(flows, audio, TEST_KIT)
     first = holder.current
     good_file = flows / "good.yaml"
     good_text = good_file.read_text(encoding="utf-8")
@@ -341,7 +346,7 @@ def test_reload_keeps_last_good_library_then_swaps(
 def test_holder_refuses_to_start_on_bad_flows(tmp_path: Path) -> None:
     flows, audio = make_project(tmp_path, "unknown_kind")
     with pytest.raises(FlowError):
-        LibraryHolder(flows, audio, ACTIONS)
+        LibraryHolder(flows, audio, TEST_KIT)
 
 
 # --- data tables (flows/data/<name>.yaml) ----------------------------------------------
@@ -361,7 +366,7 @@ def test_a_data_table_loads_as_its_model(tmp_path: Path) -> None:
     (flows / "data" / "tarif.yaml").write_text(
         "source: Permen ESDM\nrates:\n  R1: 775\n", encoding="utf-8"
     )
-    library = load_library(flows, audio, ACTIONS, {"tarif": Rates})
+    library = load_library(flows, audio, replace(TEST_KIT, table_models={"tarif": Rates}))
     assert library.tables["tarif"] == Rates(source="Permen ESDM", rates={"R1": 775})
 
 
@@ -373,7 +378,7 @@ def test_a_broken_data_table_is_refused_with_file_and_line(tmp_path: Path) -> No
     )
     (flows / "data" / "lain.yaml").write_text("a: 1\n", encoding="utf-8")
     with pytest.raises(FlowError) as caught:
-        load_library(flows, audio, ACTIONS, {"tarif": Rates})
+        load_library(flows, audio, replace(TEST_KIT, table_models={"tarif": Rates}))
     assert found(caught.value) == [
         ("lain.yaml", None, "unknown data table; known: tarif"),
         ("tarif.yaml", 4, "rates.R2: Input should be greater than 0"),

@@ -19,6 +19,7 @@ from ivr.engine.library import FlowLibrary
 from ivr.engine.loader import parse_flow_text
 from ivr.engine.model import InputNode
 from ivr.engine.port import Outcome
+from ivr.kit import KIT
 from ivr.prompts.catalogue import PromptCatalogue, PromptEntry
 from ivr.sim.port import SimPort
 from ivr.store.calls import CallStore
@@ -29,10 +30,10 @@ PROMPTS = ["p_menu", "p_ask", "p_bye", "p_hello", "p_again", "p_wrong", "p_wait"
 def library(*texts: str) -> FlowLibrary:
     flows = {}
     for text in texts:
-        loaded = parse_flow_text(textwrap.dedent(text), Path(f"{text.split()[1]}.yaml"))
+        loaded = parse_flow_text(textwrap.dedent(text), Path(f"{text.split()[1]}.yaml"), KIT.kinds)
         flows[loaded.flow.flow] = loaded
     catalogue = PromptCatalogue({p: PromptEntry(p, p.upper(), None) for p in PROMPTS})
-    return FlowLibrary(flows, catalogue)
+    return FlowLibrary(flows, catalogue, KIT)
 
 
 class Caller:

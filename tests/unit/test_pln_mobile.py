@@ -32,9 +32,12 @@ from ivr.domain.pln_mobile import AdminFee, AdminFeeTable
 from ivr.engine.context import CallContext
 from ivr.engine.library import load_library, load_tables
 from ivr.engine.loader import FlowError, load_data_file, load_flow_file
-from ivr.engine.model import ActionNode, MenuNode
+from ivr.kit import KIT
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.sim.port import SimPort
+from ivr.steps.action import ActionNode
+from ivr.steps.menu import MenuNode
+from ivr.steps.registry import KINDS
 from ivr.store.calls import CallStore, read_summary
 from ivr.tables import TABLE_MODELS
 from ivr.tools.scenario.check import mismatches
@@ -49,7 +52,7 @@ CLOCK = datetime(2025, 6, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def flow_nodes() -> dict[str, object]:
-    return dict(load_flow_file(FLOW_FILE).flow.nodes)
+    return dict(load_flow_file(FLOW_FILE, KINDS).flow.nodes)
 
 
 def menus(ask: str) -> list[MenuNode]:
@@ -457,6 +460,7 @@ def ctx(db: EmbeddedDatabase, db_path: Path) -> Iterator[CallContext]:
         flows={},
         catalogue=PromptCatalogue({}),
         actions=ACTIONS,
+        hand_over=KIT.hand_over,
         backends=db.backends(),
         tables={pln_mobile.TABLE: load_data_file(TABLE_FILE, AdminFeeTable)},
         variables={"caller": "+6281234567890"},
@@ -632,6 +636,6 @@ async def test_wrong_ticket_and_issue_expectations_fail(tmp_path: Path) -> None:
 
 
 def test_the_repo_loads_with_the_table() -> None:
-    library = load_library(REPO / "flows", REPO / "audio", ACTIONS)
+    library = load_library(REPO / "flows", REPO / "audio", KIT)
     assert isinstance(library.tables[pln_mobile.TABLE], AdminFeeTable)
     assert "pln_mobile" in library.flows

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from ivr.engine.loader import load_flow_file
-from ivr.engine.model import CollectNode, MenuNode
+from ivr.steps.collect import CollectNode
+from ivr.steps.menu import MenuNode
+from ivr.steps.registry import KINDS
 from ivr.tools.scenario.keys import AnswerError, keys_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,7 +98,7 @@ def test_menu_cso_follows_the_node_cso_key() -> None:
 
 
 def test_main_flow_menu() -> None:
-    flow = load_flow_file(REPO / "flows" / "main.yaml").flow
+    flow = load_flow_file(REPO / "flows" / "main.yaml", KINDS).flow
     node = flow.nodes["menu"]
     assert isinstance(node, MenuNode)
     for key, choice in node.choices.items():
@@ -178,6 +180,6 @@ def test_confirm_unknown_answer() -> None:
 def test_node_that_takes_no_answers() -> None:
     from ivr.engine.model import InputNode
 
-    node = InputNode.model_validate({"id": "x", "ask": "x", "prompt": ["p"]})
+    node = InputNode.model_validate({"kind": "input", "id": "x", "ask": "x", "prompt": ["p"]})
     with pytest.raises(AnswerError, match="ask 'x': node 'x' takes no answers"):
         keys_for(node, "x", "1")

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from ivr.actions import ACTIONS
 from ivr.agi import variables as var
 from ivr.agi.channel import AgiChannel
 from ivr.agi.errors import CallerHungUp
@@ -25,6 +24,7 @@ from ivr.backends.demo import seed
 from ivr.backends.embedded import EmbeddedDatabase
 from ivr.config import Settings
 from ivr.engine.library import LibraryHolder
+from ivr.kit import KIT
 from ivr.store.calls import CallStore
 from ivr.tools.testing.fake_asterisk import CallScript, End, Fault, place_call
 
@@ -223,7 +223,7 @@ async def test_the_main_flow_queues_a_caller_who_gives_an_idpel(
     store = CallStore(settings.db_path)
     database = EmbeddedDatabase(settings.db_path)
     try:
-        library = LibraryHolder(REPO / "flows", REPO / "audio", ACTIONS)
+        library = LibraryHolder(REPO / "flows", REPO / "audio", KIT)
         app = IvrApp(settings, library, store, database.backends())
         handed: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
 

@@ -18,9 +18,11 @@ from ivr.engine.library import FlowLibrary
 from ivr.engine.loader import parse_flow_text
 from ivr.engine.model import InputNode
 from ivr.engine.port import Audio, Segment, SpeechTurn
+from ivr.kit import KIT
 from ivr.language.grammars import InputGrammar
 from ivr.prompts.catalogue import PromptCatalogue, PromptEntry
 from ivr.sim.port import SimPort
+from ivr.steps.registry import KINDS
 from ivr.store.calls import CallStore
 
 FLOW = """\
@@ -87,9 +89,9 @@ class SpeakingCaller(SimPort):
 
 
 async def call(tmp_path: Path, port: SpeakingCaller, attempts: int = 2) -> CallContext:
-    loaded = parse_flow_text(textwrap.dedent(FLOW), Path("main.yaml"))
+    loaded = parse_flow_text(textwrap.dedent(FLOW), Path("main.yaml"), KINDS)
     catalogue = PromptCatalogue({p: PromptEntry(p, text, None) for p, text in PROMPTS.items()})
-    library = FlowLibrary({"main": loaded}, catalogue)
+    library = FlowLibrary({"main": loaded}, catalogue, KIT)
     model = tmp_path / "model"
     settings = Settings(
         db_path=tmp_path / "calls.sqlite3",
@@ -176,11 +178,11 @@ async def test_without_a_model_inputs_take_keys_only(tmp_path: Path) -> None:
     port = SpeakingCaller({}, {"power_state": ["1"], "idpel": ["14212345678#"]})
     settings_off = Settings(db_path=tmp_path / "calls.sqlite3")
     assert settings_off.speech.model_path is None
-    loaded = parse_flow_text(textwrap.dedent(FLOW), Path("main.yaml"))
+    loaded = parse_flow_text(textwrap.dedent(FLOW), Path("main.yaml"), KINDS)
     catalogue = PromptCatalogue({p: PromptEntry(p, text, None) for p, text in PROMPTS.items()})
     store = CallStore(settings_off.db_path)
     ctx = await open_call(
-        settings_off, FlowLibrary({"main": loaded}, catalogue), store, port, "main", "0812"
+        settings_off, FlowLibrary({"main": loaded}, catalogue, KIT), store, port, "main", "0812"
     )
     await run_call(ctx)
     store.close()
@@ -192,12 +194,12 @@ async def test_values_are_prepared_for_indonesian_speech(tmp_path: Path) -> None
     from ivr.engine.model import SayDigits, SayNumber
     from ivr.engine.port import Digits
 
-    loaded = parse_flow_text(textwrap.dedent(FLOW), Path("main.yaml"))
+    loaded = parse_flow_text(textwrap.dedent(FLOW), Path("main.yaml"), KINDS)
     catalogue = PromptCatalogue({p: PromptEntry(p, text, None) for p, text in PROMPTS.items()})
     store = CallStore(tmp_path / "calls.sqlite3")
     ctx = await open_call(
         Settings(db_path=tmp_path / "calls.sqlite3"),
-        FlowLibrary({"main": loaded}, catalogue),
+        FlowLibrary({"main": loaded}, catalogue, KIT),
         store,
         SpeakingCaller({}, {}),
         "main",

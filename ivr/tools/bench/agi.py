@@ -170,19 +170,19 @@ async def _serve(job: _Job) -> None:
             )
 
     if job.kind == "ivr":
-        from ivr.actions import ACTIONS
         from ivr.app import IvrApp
         from ivr.backends.demo import seed
         from ivr.backends.embedded import EmbeddedDatabase
         from ivr.backends.guarded import guarded
         from ivr.engine.library import LibraryHolder
+        from ivr.kit import KIT
         from ivr.store.calls import CallStore
 
         settings = job.settings
         seed(settings.db_path)
         store = CallStore(settings.db_path)
         database = EmbeddedDatabase(settings.db_path, conn=store.connection)
-        library = LibraryHolder(settings.flows_dir, settings.audio_dir, ACTIONS)
+        library = LibraryHolder(settings.flows_dir, settings.audio_dir, KIT)
         backends = guarded(database.backends(), settings.backend_timeout)
         app = IvrApp(settings, library, store, backends)
         await app.server.start()

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.actions import ACTIONS
 from ivr.backends.demo import seed
 from ivr.config import Settings, isolated_settings
 from ivr.engine.library import load_library
+from ivr.kit import KIT
 from ivr.prompts.silent import write_silent_prompts
 from ivr.tools.sandbox import free_port
 from ivr.tools.sandbox_env import sandbox_from_settings, serve_env
@@ -120,7 +120,7 @@ async def _measure(settings: Settings, calls: int) -> PopLatencies:
             await page.click("button[type=submit]")
             await page.wait_for_url(f"{base}/agent")
             await page.wait_for_selector('#connection[data-state="open"]')
-            library = load_library(settings.flows_dir, settings.audio_dir, ACTIONS)
+            library = load_library(settings.flows_dir, settings.audio_dir, KIT)
             scenario = Scenario(
                 name="bench", caller="081234567890", answers={"menu": QUEUE, "nik_ready": "cso"}
             )
