@@ -25,7 +25,7 @@ from ivr.engine.call import open_call
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import LibraryHolder
 from ivr.prompts.tts import Speaker
-from ivr.speech.dynamic import DynamicSpeech
+from ivr.speech.dynamic import DynamicSounds, DynamicSpeech
 from ivr.speech.listener import SpeechListener
 from ivr.speech.prompt_audio import PromptAudio
 from ivr.store.calls import CallStore
@@ -74,6 +74,12 @@ class IvrApp:
         self.store = store
         self.backends = backends
         self.speech = dynamic_speech(settings)
+        #: What AgiPort plays for prompts spoken at run time (None: no dynamic_audio_dir).
+        self.voice = (
+            DynamicSounds(self.speech, f"{settings.asterisk_sounds_prefix}/dynamic")
+            if self.speech is not None
+            else None
+        )
         self.listener = (
             SpeechListener(
                 settings.speech,
@@ -105,9 +111,8 @@ class IvrApp:
             call_id,
             self.settings.agi.listen_events,
             self.settings.agi.max_prompt_seconds,
-            self.speech,
-            f"{self.settings.asterisk_sounds_prefix}/dynamic",
-            self.listener,
+            voice=self.voice,
+            speech=self.listener,
         )
         await channel.set_variable(var.CALL_ID, call_id)
         if flow_name not in library.flows:

@@ -1,20 +1,27 @@
-"""The engine's call port over a real Asterisk channel."""
+"""The engine's call port over a real Asterisk channel.
+
+Run-time speech and listening windows come from outside (the speech package, wired by
+:mod:`ivr.app`) as the engine's :class:`~ivr.engine.port.RuntimeVoice` and
+:class:`~ivr.engine.port.SpeechTurns`; this package does not import them.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from ivr.agi import variables as var
 from ivr.agi.channel import AgiChannel
 from ivr.engine.model import InputNode
-from ivr.engine.port import Audio, Digits, Number, Segment, SpeechTurn
+from ivr.engine.port import (
+    Audio,
+    Digits,
+    Number,
+    RuntimeVoice,
+    Segment,
+    SpeechTurn,
+    SpeechTurns,
+)
 from ivr.language.grammars import InputGrammar
-from ivr.prompts.tts import TtsError
-from ivr.speech.dynamic import DynamicSpeech, words_for
-from ivr.speech.listener import SpeechListener
-
-log = logging.getLogger(__name__)
 
 
 def _event_body(name: str, fields: dict[str, str]) -> str:
@@ -34,19 +41,18 @@ class AgiPort:
         call_id: str,
         listen_events: bool = True,
         max_prompt_seconds: float = 180.0,
-        speech: DynamicSpeech | None = None,
-        dynamic_sounds: str = "",
-        listener: SpeechListener | None = None,
+        voice: RuntimeVoice | None = None,
+        speech: SpeechTurns | None = None,
     ) -> None:
         self._channel = channel
         self._call_id = call_id
         self._listen_events = listen_events
         self._max_prompt = max_prompt_seconds
-        #: Run-time speech for prompts filled from call variables, written where
-        #: Asterisk finds them as ``<dynamic_sounds>/<file>``.
+        #: Run-time speech for prompts filled from call variables, digits and numbers
+        #: (None: Asterisk's own voice for digits and numbers, nothing for the rest).
+        self._voice = voice
+        #: Listening windows with speech (None: keys only).
         self._speech = speech
-        self._dynamic_sounds = dynamic_sounds
-        self._listener = listener
 
     async def play(self, segments: Sequence[Segment], escape: str) -> str | None:
         """Each segment in turn; a key stops the rest and is returned."""
@@ -69,25 +75,22 @@ class AgiPort:
     async def _spoken(self, segment: Segment) -> str | None:
         """The segment spoken in Indonesian at run time: its sound name, or None (no TTS
         here, nothing to say, or it failed: the call goes on without it)."""
-        if self._speech is None:
+        if self._voice is None:
             return None
-        words = words_for(segment)
-        if words is None:
-            return None
-        try:
-            path = await self._speech.sound_for(words)
-        except (TtsError, ValueError) as exc:
-            log.warning("call %s: a prompt part was not spoken: %s", self._call_id, exc)
-            return None
-        return f"{self._dynamic_sounds}/{path.stem}"
+        return await self._voice.sound_for(segment, self._call_id)
 
     async def listen_speech(
         self, segments: Sequence[Segment], grammar: InputGrammar, timeout: float
     ) -> SpeechTurn | None:
         """Play and listen for speech and keys over AudioSocket (None: keys only)."""
-        if self._listener is None:
+        if self._speech is None:
             return None
-        return await self._listener.turn(self._channel, segments, grammar, timeout)
+        return await self._speech.turn(self._audiosocket, segments, grammar, timeout)
+
+    async def _audiosocket(self, argument: str) -> None:
+        """Run Asterisk's AudioSocket application on the call (a listening window's
+        audio path) until it returns."""
+        await self._channel.exec("AudioSocket", argument)
 
     async def wait_digit(self, timeout: float) -> str | None:
         """The next key within ``timeout`` seconds."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -30,7 +31,9 @@ from pathlib import Path
 from ivr.domain.reports import parse_ctt_token, parse_report_number
 from ivr.engine.port import Audio, Digits, Segment
 from ivr.language.number_words import digits_to_words, rupiah_words, to_words
-from ivr.prompts.tts import TextToSpeech, has_words, speech_key
+from ivr.prompts.tts import TextToSpeech, TtsError, has_words, speech_key
+
+log = logging.getLogger(__name__)
 
 #: Cached wavs kept at most, by default.
 DEFAULT_MAX_FILES = 2000
@@ -117,6 +120,29 @@ class DynamicSpeech:
             oldest = [wav for _, wav in sorted(wavs) if wav != keep]
             for wav in oldest[:excess]:
                 wav.unlink(missing_ok=True)
+
+
+class DynamicSounds:
+    """The engine's :class:`~ivr.engine.port.RuntimeVoice` for Asterisk: segments spoken
+    by :class:`DynamicSpeech`, named as Asterisk finds them, ``<sounds>/<file>`` (the
+    cache folder as Asterisk sees it)."""
+
+    def __init__(self, speech: DynamicSpeech, sounds: str) -> None:
+        self._speech = speech
+        self._sounds = sounds
+
+    async def sound_for(self, segment: Segment, call_id: str) -> str | None:
+        """The segment spoken in Indonesian at run time: its sound name, or None
+        (nothing to say, or it failed: the call goes on without it)."""
+        words = words_for(segment)
+        if words is None:
+            return None
+        try:
+            path = await self._speech.sound_for(words)
+        except (TtsError, ValueError) as exc:
+            log.warning("call %s: a prompt part was not spoken: %s", call_id, exc)
+            return None
+        return f"{self._sounds}/{path.stem}"
 
 
 # --- values as words ------------------------------------------------------------------

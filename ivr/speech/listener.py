@@ -1,12 +1,12 @@
 """Listening for speech on a call: AudioSocket in, Vosk on it, a key still wins.
 
-For one listening window the IVR asks Asterisk, through the call's port (the AGI
-session), to run ``AudioSocket(<uuid>,<host:port>)``. Asterisk connects to the IVR's AudioSocket server
-and streams the caller's audio and keys; the IVR plays the prompt back over the same
-socket, so the caller can answer (or press a key) while it plays. The first key, an
-answer, or silence ends the window: the IVR hangs the socket up and the AGI command
-returns. If the audio path fails (Asterisk does not connect), the window is None and
-the input takes keys as usual.
+For one listening window the IVR asks Asterisk, through the call's port (its AGI
+session), to run ``AudioSocket(<uuid>,<host:port>)``. Asterisk connects to the IVR's
+AudioSocket server and streams the caller's audio and keys; the IVR plays the prompt
+back over the same socket, so the caller can answer (or press a key) while it plays.
+The first key, an answer, or silence ends the window: the IVR hangs the socket up and
+the AGI command returns. If the audio path fails (Asterisk does not connect), the
+window is None and the input takes keys as usual.
 """
 
 from __future__ import annotations
