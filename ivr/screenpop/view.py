@@ -7,12 +7,16 @@ in Python, and the page stays a thin renderer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ivr.backends.ports import ReportRequest
 from ivr.domain import self_diagnosis
 from ivr.domain.callerid import parse_caller_id
+from ivr.domain.customer_ids import METER, customer_id_kind
+from ivr.engine.pop import Caller, Customer, ScreenPop
 from ivr.screenpop import labels
 from ivr.store.pops import Callback, Delivery
 
@@ -23,30 +27,30 @@ def _local_time(epoch: float, zone: str, fmt: str) -> str:
     return datetime.fromtimestamp(epoch, UTC).astimezone(ZoneInfo(zone)).strftime(fmt)
 
 
-def _caller(data: dict[str, Any], delivery: Delivery) -> dict[str, str]:
-    number = str(data.get("caller") or delivery.caller)
+def _caller(caller: Caller, delivery: Delivery) -> dict[str, str]:
+    number = caller.number or delivery.caller
     parsed = parse_caller_id(number)
-    line = str(data.get("caller_class") or parsed.kind)
+    line = caller.line or parsed.kind
     line = line if line in labels.LINES else ""
     return {
-        "name": str(data.get("caller_name", "")),
-        "salutation": str(data.get("salutation", "")),
+        "name": caller.name,
+        "salutation": caller.salutation,
         "number": parsed.national or number,
         "line": line,
         "line_label": labels.LINES.get(line, ""),
     }
 
 
-def _customer(data: dict[str, Any]) -> dict[str, Any] | None:
-    customer = data.get("customer")
-    if not customer:
+def _customer(customer: Customer | None) -> dict[str, Any] | None:
+    if customer is None:
         return None
-    if not customer.get("found"):
-        keyed = str(customer.get("keyed", ""))
-        is_meter = len(keyed) == 11
+    if not customer.found:
+        # The keyed number goes where its kind says; one the rule does not know (an
+        # odd stored pop) is shown as the IDPEL, so the CSO still sees it.
+        is_meter = customer_id_kind(customer.keyed) == METER
         return {
-            "idpel": "" if is_meter else keyed,
-            "meter_number": keyed if is_meter else "",
+            "idpel": "" if is_meter else customer.keyed,
+            "meter_number": customer.keyed if is_meter else "",
             "name": "",
             "address": "(tidak ditemukan di data pelanggan)",
             "address_verified": None,
@@ -55,26 +59,24 @@ def _customer(data: dict[str, Any]) -> dict[str, Any] | None:
             "tariff": "",
             "power_va": "",
         }
-    address = ", ".join(p for p in (customer.get("street", ""), customer.get("area", "")) if p)
     return {
-        "idpel": customer.get("idpel", ""),
-        "meter_number": customer.get("meter_number", ""),
-        "name": customer.get("name", ""),
-        "address": address,
-        "address_verified": customer.get("address_confirmed"),
-        "unit": customer.get("unit", ""),
-        "posko": customer.get("posko", ""),
-        "tariff": customer.get("tariff", ""),
-        "power_va": customer.get("power_va", ""),
+        "idpel": customer.idpel,
+        "meter_number": customer.meter_number,
+        "name": customer.name,
+        "address": ", ".join(p for p in (customer.street, customer.area) if p),
+        "address_verified": customer.address_confirmed,
+        "unit": customer.unit,
+        "posko": customer.posko,
+        "tariff": customer.tariff,
+        "power_va": customer.power_va,
     }
 
 
-def _self_diagnosis(data: dict[str, Any]) -> list[dict[str, str]]:
+def _self_diagnosis(values: Mapping[str, str]) -> list[dict[str, str]]:
     """All nine rows, in the SOP's order; a value the meter did not show is ``Null``."""
-    values = data.get("self_diagnosis") or {}
     rows = []
     for code in self_diagnosis.CODES:
-        raw = str(values.get(code, ""))
+        raw = values.get(code, "")
         try:
             value = self_diagnosis.parse_meter_value(raw) if raw else ""
         except ValueError:
@@ -83,22 +85,20 @@ def _self_diagnosis(data: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def _apkt(data: dict[str, Any]) -> dict[str, Any] | None:
-    form = data.get("apkt")
-    if not form:
+def _apkt(form: ReportRequest | None) -> dict[str, Any] | None:
+    if form is None:
         return None
+    filled = [(key, label, str(getattr(form, key))) for key, label in labels.APKT_FIELDS]
     return {
-        "problem_text": form.get("problem_text", ""),
-        "wo_type": form.get("wo_type", ""),
+        "problem_text": form.problem_text,
+        "wo_type": form.wo_type,
         # The page shows these two apart, large; the block to paste has them all.
         "fields": [
-            [label, str(form[key])]
-            for key, label in labels.APKT_FIELDS
-            if form.get(key) and key not in ("problem_text", "wo_type")
+            [label, value]
+            for key, label, value in filled
+            if value and key not in ("problem_text", "wo_type")
         ],
-        "block_fields": [
-            [label, str(form[key])] for key, label in labels.APKT_FIELDS if form.get(key)
-        ],
+        "block_fields": [[label, value] for key, label, value in filled if value],
     }
 
 
@@ -129,44 +129,39 @@ def apkt_block(view: PopView) -> str:
 
 
 def pop_view(
-    data: dict[str, Any] | None, delivery: Delivery, zone: str, event_at: float | None = None
+    data: Mapping[str, Any] | None, delivery: Delivery, zone: str, event_at: float | None = None
 ) -> PopView:
-    """The page's view of one pop at one agent (``data`` None: the call bypassed the
-    IVR, so only the number and the queue are known)."""
-    data = data or {"caller": delivery.caller, "queue": delivery.queue, "bypassed_ivr": True}
-    power = str(data.get("power_state", ""))
+    """The page's view of one pop at one agent, from the stored pop (``data`` None: the
+    call bypassed the IVR, so only the number and the queue are known)."""
+    if data is None:
+        pop = ScreenPop(
+            call_id="", flow="", queue=delivery.queue, caller=Caller(number=delivery.caller)
+        )
+    else:
+        pop = ScreenPop.from_stored(data)
     view: PopView = {
         "id": delivery.pop_id,
-        "call_id": data.get("call_id", ""),
+        "call_id": pop.call_id,
         "queue": delivery.queue,
         "queue_label": labels.QUEUES.get(delivery.queue, delivery.queue),
         "state": delivery.state,
         "state_label": labels.STATES.get(delivery.state, delivery.state),
         "rang_at_text": _local_time(delivery.rang_at, zone, "%H:%M:%S"),
         "event_at": round((event_at or delivery.rang_at) * 1000),
-        "caller": _caller(data, delivery),
-        "customer": _customer(data),
-        "power_state": power,
-        "power_state_label": labels.POWER_STATES.get(power, ""),
-        "self_diagnosis": _self_diagnosis(data),
+        "caller": _caller(pop.caller, delivery),
+        "customer": _customer(pop.customer),
+        "power_state": pop.power_state,
+        "power_state_label": labels.POWER_STATES.get(pop.power_state, ""),
+        "self_diagnosis": _self_diagnosis(pop.self_diagnosis),
         "answers": [
-            {
-                "seq": i,
-                "ask": a.get("ask", ""),
-                "label": labels.ask_label(a.get("ask", "")),
-                "value": a.get("value", ""),
-            }
-            for i, a in enumerate(data.get("answers") or [], start=1)
+            {"seq": i, "ask": a.ask, "label": labels.ask_label(a.ask), "value": a.value}
+            for i, a in enumerate(pop.answers, start=1)
         ],
-        "apkt": _apkt(data),
-        "report_number": data.get("report_number", ""),
-        "open_report": data.get("open_report"),
-        "notes": [
-            {"label": str(n.get("label", "")), "value": str(n.get("value", ""))}
-            for n in data.get("notes") or []
-            if isinstance(n, dict)
-        ],
-        "note": "Panggilan tidak melalui IVR" if data.get("bypassed_ivr") else "",
+        "apkt": _apkt(pop.apkt),
+        "report_number": pop.report_number,
+        "open_report": pop.open_report.to_stored() if pop.open_report else None,
+        "notes": [note.to_stored() for note in pop.notes],
+        "note": "Panggilan tidak melalui IVR" if data is None else "",
     }
     view["apkt_block"] = apkt_block(view)
     return view

@@ -10,6 +10,7 @@ from ivr.domain.customer_ids import (
     RULE,
     CustomerIdError,
     classify_customer_id,
+    customer_id_kind,
     is_customer_id,
 )
 
@@ -32,6 +33,7 @@ def wide(text: str) -> str:
 )
 def test_classify(digits: str, kind: str) -> None:
     assert classify_customer_id(digits) == kind
+    assert customer_id_kind(digits) == kind
     assert is_customer_id(digits)
 
 
@@ -66,6 +68,7 @@ def test_refused(digits: str, reason: str) -> None:
     assert error.reason == reason
     assert RULE in str(error)
     assert isinstance(error, ValueError)
+    assert customer_id_kind(digits) is None
     assert not is_customer_id(digits)
 
 

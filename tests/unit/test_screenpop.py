@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from ivr.asterisk.ami import AmiEvent
 from ivr.config import AgentSettings
+from ivr.engine.pop import Note
 from ivr.screenpop.events import BYPASS_PREFIX, QueueEvent, queue_event
 from ivr.screenpop.hub import Message, PopHub
 from ivr.screenpop.view import pop_view
@@ -343,11 +344,12 @@ def test_a_flows_pop_lines_are_shown_and_pasted() -> None:
         },
         {"target_power": "3500", "registrasi": "", "topik": "lupa password"},
     )
-    assert notes == [
+    assert notes == [Note("Daya tujuan", "3500 VA"), Note("Topik", "PLN Mobile - lupa password")]
+    stored = [note.to_stored() for note in notes]
+    view = pop_view({**POP_DATA, "notes": stored}, delivery(), ZONE)
+    assert view["notes"] == [
         {"label": "Daya tujuan", "value": "3500 VA"},
         {"label": "Topik", "value": "PLN Mobile - lupa password"},
     ]
-    view = pop_view({**POP_DATA, "notes": notes}, delivery(), ZONE)
-    assert view["notes"] == notes
     assert any(line.endswith(": 3500 VA") for line in view["apkt_block"].splitlines())
     assert pop_view(POP_DATA, delivery(), ZONE)["notes"] == []
