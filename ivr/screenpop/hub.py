@@ -16,6 +16,7 @@ from typing import Any
 
 from ivr.config import AgentSettings
 from ivr.domain.callerid import mask
+from ivr.engine.pop import ScreenPop
 from ivr.screenpop.events import QueueEvent
 from ivr.screenpop.view import callback_view, pop_view
 from ivr.store import pops
@@ -172,7 +173,8 @@ class PopHub:
 
     def _callback_view(self, task: Callback) -> dict[str, Any]:
         data = self.store.pop_data(task.pop_id) if task.pop_id else None
-        return callback_view(task, str((data or {}).get("caller_name", "")), self.zone)
+        name = ScreenPop.from_stored(data).caller.name if data else ""
+        return callback_view(task, name, self.zone)
 
     def callbacks_changed(self) -> None:
         """Send every page its current call-back list."""
