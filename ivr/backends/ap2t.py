@@ -18,19 +18,19 @@ import sqlite3
 from dataclasses import asdict
 from datetime import timedelta
 
-from ivr.backends.embedded import (
+from ivr.backends.ports import (
+    BackendError,
+    PowerChangeCheck,
+    PowerChangeRegistration,
+    PowerChangeRequest,
+)
+from ivr.backends.sqlite_base import (
     WIB,
     SqliteBackend,
     digits_only,
     immediate,
     iso_time,
     normalize_phone,
-)
-from ivr.backends.ports import (
-    BackendError,
-    PowerChangeCheck,
-    PowerChangeRegistration,
-    PowerChangeRequest,
 )
 
 #: Days a registration number can be paid with (SOP tambah daya, step 15).

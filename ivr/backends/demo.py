@@ -97,8 +97,6 @@ from pathlib import Path
 from ivr.backends.ap2t import upsert_account
 from ivr.backends.embedded import (
     FINISHED_STATUSES,
-    immediate,
-    open_database,
     upsert_caller,
     upsert_customer,
     upsert_report,
@@ -111,6 +109,7 @@ from ivr.backends.ports import (
     Report,
     ReportRequest,
 )
+from ivr.backends.sqlite_base import immediate, open_database
 from ivr.domain.periksa import WO_AUTODISPATCH, WO_KWH_PERIKSA
 
 JAKARTA, MAKASSAR, JAYAPURA = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"

@@ -9,6 +9,10 @@ microseconds, and a hand-off to a thread would cost more than the work.
 A site that has the real CRM, customer database or APKT replaces one or more of these
 classes with its own implementation of the same port (:mod:`ivr.backends.ports`).
 
+What these classes share with the embedded AP2T and ITSM (the connection, the
+transaction, the clock, phone numbers) is in :mod:`ivr.backends.sqlite_base`;
+:class:`EmbeddedDatabase` puts all of them together over one connection.
+
 Report numbers are ``G`` + local WIB date ``YYMMDD`` + a 7-digit daily sequence. The
 number is picked and the row inserted in one ``BEGIN IMMEDIATE`` transaction, so two
 calls (or two processes on the same file) never get the same number.
@@ -19,13 +23,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from ivr.backends.ap2t import EmbeddedAp2t
+from ivr.backends.itsm import EmbeddedItsm
 from ivr.backends.ports import (
     BackendError,
     Backends,
@@ -35,20 +40,23 @@ from ivr.backends.ports import (
     Report,
     ReportRequest,
 )
-from ivr.domain.callerid import national
+from ivr.backends.sqlite_base import (
+    WIB,
+    SqliteBackend,
+    digits_only,
+    immediate,
+    iso_time,
+    normalize_phone,
+    open_database,
+    utc_now,
+)
 from ivr.domain.reports import MAX_SEQUENCE, SEQUENCE_DIGITS, format_report_number
-from ivr.store.calls import connect
 from ivr.store.pops import insert_callback
-from ivr.store.schema import migrate
-
-T = TypeVar("T")
 
 #: The status APKT gives a new report.
 STATUS_LAPOR = "LAPOR"
 #: Statuses of reports that are done with; any other status counts as open.
 FINISHED_STATUSES: frozenset[str] = frozenset({"SELESAI", "BATAL", "NYALA"})
-#: Western Indonesian Time; report numbers carry the WIB date. (No daylight saving.)
-WIB = timezone(timedelta(hours=7), "WIB")
 
 _REPORT_COLUMNS = (
     "number, status, wo_type, problem_text, idpel, caller_number, created_at,"
@@ -59,75 +67,9 @@ _CUSTOMER_COLUMNS = (
 )
 
 
-def digits_only(text: str) -> str:
-    """The digits of ``text`` (``"5321 1234-5678"`` gives ``"532112345678"``)."""
-    return re.sub(r"\D", "", text or "")
-
-
-def normalize_phone(phone: str) -> str:
-    """A phone number in national form (``0812...``, ``021...``), or "" when too short."""
-    if len(digits_only(phone)) < 7:
-        return ""
-    return national(phone)
-
-
 def normalize_report_number(number: str) -> str:
     """``g 99 2502...`` as ``G992502...``: no spaces or dashes, upper case."""
     return re.sub(r"[\s\-]", "", number or "").upper()
-
-
-def utc_now() -> datetime:
-    """The current time, aware, in UTC (the embedded backends' default clock)."""
-    return datetime.now(UTC)
-
-
-def iso_time(moment: datetime) -> str:
-    """How the embedded backends store a moment: UTC ISO 8601 to the millisecond."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
-@contextmanager
-def immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    """One ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back
-    on any exception (a cancelled call too). Taking the write lock first makes a
-    read-then-insert (the next number) safe against other connections and processes."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def open_database(path: Path | str) -> sqlite3.Connection:
-    """A connection to the IVR's SQLite file with every migration applied."""
-    try:
-        conn = connect(Path(path))
-        migrate(conn)
-    except sqlite3.Error as exc:
-        raise BackendError(f"embedded database {path}: {exc}") from exc
-    return conn
-
-
-class SqliteBackend:
-    """Runs a query on the shared connection; sqlite errors become BackendError.
-
-    ``now`` is the clock of the backends that stamp or number what they store (tests
-    pass a fixed one)."""
-
-    _what = "embedded backend"
-
-    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime] = utc_now) -> None:
-        self.conn = conn
-        self._now = now
-
-    def _run(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
-        try:
-            return work(self.conn)
-        except sqlite3.Error as exc:
-            raise BackendError(f"{self._what} {action}: {type(exc).__name__}: {exc}") from exc
 
 
 # -- CRM ------------------------------------------------------------------------------
@@ -459,9 +401,6 @@ class EmbeddedDatabase:
 
     def backends(self) -> Backends:
         """CRM, customer data, APKT, AP2T and ITSM sharing this connection."""
-        from ivr.backends.ap2t import EmbeddedAp2t  # it builds on this module
-        from ivr.backends.itsm import EmbeddedItsm  # it builds on this module
-
         return Backends(
             crm=EmbeddedCrm(self.conn),
             customers=EmbeddedCustomers(self.conn),

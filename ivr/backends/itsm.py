@@ -18,14 +18,14 @@ import json
 import sqlite3
 from dataclasses import asdict
 
-from ivr.backends.embedded import (
+from ivr.backends.ports import BackendError, ItsmTicket, TicketRequest
+from ivr.backends.sqlite_base import (
     SqliteBackend,
     digits_only,
     immediate,
     iso_time,
     normalize_phone,
 )
-from ivr.backends.ports import BackendError, ItsmTicket, TicketRequest
 from ivr.domain.pln_mobile import STATUS_LOGGED, is_ticket_number
 
 #: The first number this ITSM gives (above the demo tickets), and the last one (8 digits).

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ivr.backends import demo
-from ivr.backends.embedded import WIB, EmbeddedApkt, EmbeddedDatabase, open_database
+from ivr.backends.embedded import EmbeddedApkt, EmbeddedDatabase
 from ivr.backends.guarded import guarded
 from ivr.backends.ports import (
     BackendError,
@@ -25,6 +25,7 @@ from ivr.backends.ports import (
     Report,
     ReportRequest,
 )
+from ivr.backends.sqlite_base import WIB, open_database
 from ivr.domain.periksa import WO_AUTODISPATCH, WO_KWH_PERIKSA
 from ivr.store.calls import CallStore, connect, read_summary
 from ivr.store.schema import MIGRATIONS, migrate
