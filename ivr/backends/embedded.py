@@ -50,6 +50,7 @@ from ivr.backends.sqlite_base import (
     open_database,
     utc_now,
 )
+from ivr.domain.customer_ids import METER, customer_id_kind
 from ivr.domain.reports import MAX_SEQUENCE, SEQUENCE_DIGITS, format_report_number
 from ivr.store.pops import insert_callback
 
@@ -129,12 +130,10 @@ class EmbeddedCustomers(SqliteBackend):
     async def find(self, idpel_or_meter: str) -> Customer | None:
         """By a 12-digit IDPEL or an 11-digit meter number; None for other lengths."""
         key = digits_only(idpel_or_meter)
-        if len(key) == 12:
-            column = "idpel"
-        elif len(key) == 11:
-            column = "meter_number"
-        else:
+        kind = customer_id_kind(key)
+        if kind is None:
             return None
+        column = "meter_number" if kind == METER else "idpel"
 
         def work(conn: sqlite3.Connection) -> Customer | None:
             row = conn.execute(
