@@ -239,7 +239,36 @@ def bench() -> None:
 
 
 @bench.command("agi")
-@click.option("--calls", default=500, show_default=True, help="Concurrent calls per round.")
+@click.option(
+    "--calls",
+    type=click.IntRange(min=1),
+    default=None,
+    show_default="500",
+    help="Concurrent calls per round.",
+)
+@click.option(
+    "--hold",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Capacity check: N calls started within --ramp seconds and held open at once by "
+    "prompts of --prompt-seconds; prints the peak concurrency (instead of --calls).",
+)
+@click.option(
+    "--ramp",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    show_default="2, 1 with --hold",
+    help="Seconds over which a round's calls start.",
+)
+@click.option(
+    "--prompt-seconds",
+    type=click.FloatRange(min=0),
+    default=None,
+    show_default="0.25, 3 with --hold",
+    help="Seconds a prompt plays before the fake Asterisk answers (uniform within +/-40%); "
+    "a key always takes 150-350 ms.",
+)
 @click.option(
     "--path",
     type=click.Choice(["menu", "cso", "report"]),
@@ -250,18 +279,48 @@ def bench() -> None:
 )
 @click.option(
     "--rounds",
-    default=3,
-    show_default=True,
+    type=click.IntRange(min=1),
+    default=None,
+    show_default="3, 1 with --hold",
     help="Rounds of calls, IVR and bare handler in turn; the figures are of all rounds.",
 )
-def bench_agi(calls: int, path: str, rounds: int) -> None:
+@click.option(
+    "--bare/--no-bare",
+    default=True,
+    show_default=True,
+    help="Also run the bare panoramisk handler (--no-bare only with --hold).",
+)
+def bench_agi(
+    calls: int | None,
+    hold: int | None,
+    ramp: float | None,
+    prompt_seconds: float | None,
+    path: str,
+    rounds: int | None,
+    bare: bool,
+) -> None:
     """N concurrent calls through the main flow vs a bare panoramisk handler."""
     from ivr.tools.bench.agi import run_bench
 
+    if hold is not None and calls is not None:
+        raise click.UsageError("give --calls or --hold, not both")
+    if hold is None and not bare:
+        raise click.UsageError("--no-bare only goes with --hold")
     logging.basicConfig(level=logging.WARNING)
     settings = _settings()
     try:
-        table = asyncio.run(run_bench(settings, calls, path, rounds))
+        table = asyncio.run(
+            run_bench(
+                settings,
+                hold or calls or 500,
+                path,
+                rounds or (1 if hold else 3),
+                hold=hold is not None,
+                ramp=ramp,
+                prompt_seconds=prompt_seconds,
+                bare=bare,
+            )
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(table)

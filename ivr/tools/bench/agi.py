@@ -12,12 +12,24 @@ answer sent to the next command received.
 The bare handler replays the exact command sequence the IVR sent for one call with
 panoramisk's ``Request.send_command`` behind its ``Application.handler``: the floor
 any FastAGI server on panoramisk pays for the same conversation.
+
+``--hold N`` is the capacity check: N calls started within ``--ramp`` seconds (1) and
+held open by prompts that play for seconds (``--prompt-seconds``, 3), so all N are in
+one IVR process at once. The peak concurrency is counted twice: by the load generator
+(calls between their header block sent and their connection closed) and by the server
+(its calls in progress, sampled as each one starts). The soft limit of open files is
+raised to the hard one, since each side holds a socket per call; both servers listen
+with a backlog of 1024 and the fake connects at most :data:`OPEN_GATE` calls at once.
+The fake's own cost is kept out of step latency: each call's task is made at its start
+time, its garbage collector is off during a round, and the table shows its CPU per
+call and how late its loop wakes up (lag p99).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import pickle
 import resource
 import sqlite3
@@ -91,10 +103,113 @@ RAMP_SECONDS = 2.0
 WARMUP_CALLS = 20
 #: Seconds a prompt plays or a caller takes to press a key (uniform), scaled down.
 MEDIA_DELAY = (0.15, 0.35)
+#: ``--hold``: calls start within this many seconds; each prompt plays this long on
+#: average; a prompt's length is uniform within +/- PROMPT_SPREAD of the average.
+HOLD_RAMP_SECONDS = 1.0
+HOLD_PROMPT_SECONDS = 3.0
+PROMPT_SPREAD = 0.4
+#: ``--hold``: the share of the ramp over which calls are scheduled to start; the rest
+#: is for the last ones to connect and send their header block.
+HOLD_START_SHARE = 0.99
 #: Targets from the issue.
 TARGET_CPU_RATIO = 1.5
 TARGET_P99_MS = 10.0
 CHILD_TIMEOUT = 60.0
+#: The load generator's loop is checked for lag this often (seconds).
+LAG_TICK = 0.005
+#: File descriptors a side needs besides one per call (stdio, the database, the loop).
+SPARE_FILES = 256
+
+
+@dataclass(frozen=True)
+class Load:
+    """How the calls of a round arrive and how long their prompts play."""
+
+    calls: int
+    #: Calls start evenly spread over this many seconds.
+    ramp: float = RAMP_SECONDS
+    #: Seconds a prompt plays (uniform), and a caller takes to press a key.
+    prompt_delay: tuple[float, float] = MEDIA_DELAY
+    key_delay: tuple[float, float] = MEDIA_DELAY
+    #: A ``--hold`` run: every call must be open at once.
+    hold: bool = False
+
+    @classmethod
+    def make(
+        cls,
+        calls: int,
+        *,
+        hold: bool = False,
+        ramp: float | None = None,
+        prompt_seconds: float | None = None,
+    ) -> Load:
+        """The load of ``pln123 bench agi``'s options (None: the default of the mode).
+
+        A prompt plays ``prompt_seconds`` +/- :data:`PROMPT_SPREAD` (the default of the
+        plain bench, 0.25 s, gives its 150-350 ms); a key always takes 150-350 ms.
+        """
+        if calls < 1:
+            raise ValueError("calls must be at least 1")
+        if ramp is None:
+            ramp = HOLD_RAMP_SECONDS if hold else RAMP_SECONDS
+        if prompt_seconds is None:
+            prompt_seconds = HOLD_PROMPT_SECONDS if hold else sum(MEDIA_DELAY) / 2
+        if ramp <= 0:
+            raise ValueError("ramp must be more than 0 s")
+        if prompt_seconds < 0:
+            raise ValueError("prompt seconds must not be negative")
+        spread = (
+            round(prompt_seconds * (1 - PROMPT_SPREAD), 6),
+            round(prompt_seconds * (1 + PROMPT_SPREAD), 6),
+        )
+        return cls(calls, ramp, spread, MEDIA_DELAY, hold)
+
+    def describe(self) -> str:
+        """The prompt and key delays, for the table's heading."""
+
+        def span(delay: tuple[float, float]) -> str:
+            low, high = delay
+            if high >= 1:
+                return f"{low:.2f}-{high:.2f} s"
+            return f"{low * 1000:.0f}-{high * 1000:.0f} ms"
+
+        if self.prompt_delay == self.key_delay:
+            return f"each prompt or key takes {span(self.prompt_delay)} (not in step latency)"
+        return (
+            f"each prompt plays {span(self.prompt_delay)}, each key takes"
+            f" {span(self.key_delay)} (not in step latency)"
+        )
+
+
+def peak_concurrent(spans: Sequence[tuple[float, float]]) -> int:
+    """The most ``(opened, closed)`` spans open at the same moment (one closing as
+    another opens at the same instant does not overlap it)."""
+    events = sorted(
+        [(closed, -1) for _opened, closed in spans] + [(opened, 1) for opened, _ in spans]
+    )
+    now = most = 0
+    for _when, step in events:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def raise_file_limit(calls: int) -> int:
+    """Raise the soft limit of open files to the hard one if ``calls`` sockets (plus
+    :data:`SPARE_FILES`) would not fit; the limit now. Raises :class:`ValueError` when
+    even the hard limit is too low. Server processes started after inherit it."""
+    needed = calls + SPARE_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = hard if hard != resource.RLIM_INFINITY else max(needed, 65536)
+        if target < needed:
+            raise ValueError(
+                f"{calls} calls need {needed} open files but the hard limit is {hard}"
+                " (raise it: ulimit -Hn, or LimitNOFILE= in systemd)"
+            )
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
 
 
 @dataclass(frozen=True)
@@ -111,6 +226,14 @@ class SideResult:
     commands_per_call: int
     wall_seconds: float
     peak_concurrent: int
+    #: The most calls in progress at once as the server counted them (-1: not counted).
+    server_peak: int = -1
+    #: Seconds from a round's first call's header block sent to its last one's (the
+    #: most of any round).
+    started_within: float = 0.0
+    #: The load generator's CPU per call and its loop's lag p99 (ms).
+    driver_cpu_per_call: float = 0.0
+    driver_lag_p99_ms: float = 0.0
     note: str = ""
 
 
@@ -146,8 +269,24 @@ def _say(message: object) -> None:
     sys.stdout.flush()
 
 
+class _Peak:
+    """The most calls in progress at once since the last :meth:`reset`."""
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+
+    def see(self, now: int) -> None:
+        self.now = now
+        if now > self.most:
+            self.most = now
+
+    def reset(self) -> None:
+        self.most = self.now
+
+
 async def _serve(job: _Job) -> None:
     loop = asyncio.get_running_loop()
+    peak = _Peak()
 
     async def hear() -> str:
         line: bytes = await loop.run_in_executor(None, sys.stdin.buffer.readline)
@@ -157,6 +296,7 @@ async def _serve(job: _Job) -> None:
         """Answer each round's CPU until told to end; ``settle`` finishes, before the
         count, background work the round's calls left (the IVR's WAL checkpoint)."""
         while await hear() == "start":
+            peak.reset()
             before = resource.getrusage(resource.RUSAGE_SELF)
             _say("ready")
             await hear()  # stop
@@ -166,6 +306,7 @@ async def _serve(job: _Job) -> None:
                 {
                     "user": after.ru_utime - before.ru_utime,
                     "system": after.ru_stime - before.ru_stime,
+                    "peak": peak.most,
                 }
             )
 
@@ -185,6 +326,15 @@ async def _serve(job: _Job) -> None:
         library = LibraryHolder(settings.flows_dir, settings.audio_dir, KIT)
         backends = guarded(database.backends(), settings.backend_timeout)
         app = IvrApp(settings, library, store, backends)
+        agi_server = app.server
+        start_call = agi_server.start_call
+
+        def counted(connection: Any, headers: dict[str, str]) -> None:
+            start_call(connection, headers)
+            peak.see(agi_server.active_calls)
+
+        # The server's own count of calls in progress, read as each call starts.
+        setattr(agi_server, "start_call", counted)  # noqa: B010 (an instance attribute)
         await app.server.start()
         _say(app.server.port)
         await measure(store.checkpoint)
@@ -199,8 +349,12 @@ async def _serve(job: _Job) -> None:
     commands = job.commands
 
     async def replay(request: Any) -> None:
-        for command in commands:
-            await request.send_command(command)
+        peak.see(peak.now + 1)
+        try:
+            for command in commands:
+                await request.send_command(command)
+        finally:
+            peak.now -= 1
 
     application = Application()
     application.add_route(FLOW, replay)
@@ -276,27 +430,65 @@ def _percentile(ordered: Sequence[float], fraction: float) -> float:
     return ordered[index]
 
 
+@dataclass(frozen=True)
+class _Round:
+    results: list[CallRecord | BaseException]
+    cpu: dict[str, float]
+    #: Calls open at once, counted by the load generator.
+    peak: int
+    wall: float
+    #: Seconds from the first call's header block sent to the last one's.
+    started_within: float
+    #: The load generator's own CPU (user + system) in the round, and how late its loop
+    #: woke up (seconds, every :data:`LAG_TICK`): its share of any step latency.
+    driver_cpu: float
+    driver_lag: list[float]
+
+
 async def _drive(
-    port: int, script: CallScript, calls: int, gate: asyncio.Semaphore, prefix: str
-) -> tuple[list[CallRecord | BaseException], int]:
-    """``calls`` calls starting evenly over :data:`RAMP_SECONDS`; their records, and the
-    most calls that were in progress at once."""
-    active = peak = 0
+    port: int, script: CallScript, load: Load, gate: asyncio.Semaphore, prefix: str
+) -> tuple[list[CallRecord | BaseException], int, float]:
+    """``load.calls`` calls starting evenly over ``load.ramp`` seconds; their records, the
+    most calls that were open at once (header block sent to connection closed), and
+    the seconds from the first call's header block sent to the last one's.
 
-    async def one(index: int) -> CallRecord:
-        nonlocal active, peak
-        await asyncio.sleep(index * RAMP_SECONDS / calls)
-        active += 1
-        peak = max(peak, active)
-        try:
-            return await place_call(
-                HOST, port, replace(script, uniqueid=f"bench.{prefix}.{index}"), open_gate=gate
-            )
-        finally:
-            active -= 1
+    A ``hold`` load schedules its starts over :data:`HOLD_START_SHARE` of the ramp, so
+    the last call's connection and header block fit in it too.
+    """
+    calls = load.calls
+    interval = load.ramp * (HOLD_START_SHARE if load.hold else 1.0) / calls
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    # Each call's task is made at its start time, not all up front: a thousand tasks
+    # made at once stall the loop for tens of ms, which would show in step latency.
+    # Absolute start times: a late wake-up does not delay the calls after it.
+    tasks: list[asyncio.Task[CallRecord]] = []
+    try:
+        for index in range(calls):
+            wait = start + index * interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            call = replace(script, uniqueid=f"bench.{prefix}.{index}")
+            tasks.append(asyncio.create_task(place_call(HOST, port, call, open_gate=gate)))
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+    records = [r for r in results if isinstance(r, CallRecord) and r.opened_at]
+    peak = peak_concurrent([(r.opened_at, r.closed_at) for r in records])
+    opened = [r.opened_at for r in records]
+    started = max(opened) - min(opened) if opened else float("nan")
+    return results, peak, started
 
-    results = await asyncio.gather(*(one(i) for i in range(calls)), return_exceptions=True)
-    return results, peak
+
+async def _watch_lag(lag: list[float]) -> None:
+    """Append how late the loop wakes up from a sleep of :data:`LAG_TICK`, forever."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + LAG_TICK
+        await asyncio.sleep(LAG_TICK)
+        lag.append(max(0.0, loop.time() - due))
 
 
 class _Side:
@@ -312,9 +504,7 @@ class _Side:
         self._gate = asyncio.Semaphore(OPEN_GATE)
         self.commands: list[str] = []
         self.warm_failed = 0
-        self.rounds: list[
-            tuple[list[CallRecord | BaseException], dict[str, float], int, float]
-        ] = []
+        self.rounds: list[_Round] = []
 
     @classmethod
     async def start(
@@ -348,17 +538,36 @@ class _Side:
         )
         return side
 
-    async def measure_round(self, calls: int, round_no: int) -> None:
-        """``calls`` concurrent calls, the server's CPU counted from the first to the last."""
-        load = replace(self._script, measure=True, media_delay=MEDIA_DELAY)
+    async def measure_round(self, load: Load, round_no: int) -> None:
+        """``load.calls`` concurrent calls, the server's CPU counted from the first to the
+        last."""
+        script = replace(
+            self._script, measure=True, media_delay=load.prompt_delay, key_delay=load.key_delay
+        )
         self._server.tell("start")
         await self._server.hear()
+        lag: list[float] = []
+        watch = asyncio.create_task(_watch_lag(lag))
+        # The load generator's own garbage collection would stall its loop mid-step
+        # (a full collection over a thousand calls' records takes tens of ms); the
+        # servers keep theirs, as in production.
+        gc.collect()
+        gc.disable()
+        mine = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
-        results, peak = await _drive(self._port, load, calls, self._gate, f"r{round_no}")
+        try:
+            results, peak, within = await _drive(
+                self._port, script, load, self._gate, f"r{round_no}"
+            )
+        finally:
+            watch.cancel()
+            gc.enable()
         wall = time.perf_counter() - started
+        done = resource.getrusage(resource.RUSAGE_SELF)
         self._server.tell("stop")
         cpu = await self._server.hear()
-        self.rounds.append((results, cpu, peak, wall))
+        driver = done.ru_utime - mine.ru_utime + done.ru_stime - mine.ru_stime
+        self.rounds.append(_Round(results, cpu, peak, wall, within, driver, lag))
 
     async def finish(self) -> dict[str, int]:
         """Stop the server; what its database holds (the IVR's outcomes)."""
@@ -371,7 +580,7 @@ class _Side:
 
     def result(self, outcomes: dict[str, int], bare_commands: int) -> SideResult:
         """The figures of every round together."""
-        results = [r for round_ in self.rounds for r in round_[0]]
+        results = [r for round_ in self.rounds for r in round_.results]
         calls = len(results)
         records = [r for r in results if isinstance(r, CallRecord)]
         if self.kind == "ivr":
@@ -383,8 +592,8 @@ class _Side:
                 if r.ended in (End.SERVER_CLOSED, End.HANGUP) and len(r.commands) == bare_commands
             ]
         steps = sorted(step for record in good for step in record.steps)
-        user = sum(round_[1]["user"] for round_ in self.rounds)
-        system = sum(round_[1]["system"] for round_ in self.rounds)
+        user = sum(round_.cpu["user"] for round_ in self.rounds)
+        system = sum(round_.cpu["system"] for round_ in self.rounds)
         cpu = user + system
         note = ""
         if self.kind == "ivr":
@@ -408,8 +617,17 @@ class _Side:
             step_p50_ms=_percentile(steps, 0.50) * 1000,
             step_p99_ms=_percentile(steps, 0.99) * 1000,
             commands_per_call=len(good[0].commands) if good else 0,
-            wall_seconds=sum(round_[3] for round_ in self.rounds),
-            peak_concurrent=max((round_[2] for round_ in self.rounds), default=0),
+            wall_seconds=sum(round_.wall for round_ in self.rounds),
+            peak_concurrent=max((round_.peak for round_ in self.rounds), default=0),
+            server_peak=max(
+                (int(round_.cpu.get("peak", -1)) for round_ in self.rounds), default=-1
+            ),
+            started_within=max((round_.started_within for round_ in self.rounds), default=0.0),
+            driver_cpu_per_call=sum(round_.driver_cpu for round_ in self.rounds) / max(calls, 1),
+            driver_lag_p99_ms=_percentile(
+                sorted(lag for round_ in self.rounds for lag in round_.driver_lag), 0.99
+            )
+            * 1000,
             note=note,
         )
 
@@ -432,7 +650,7 @@ def _stub_audio(audio_dir: Path, into: Path) -> Path:
     return into
 
 
-def _table(ivr: SideResult, bare: SideResult, calls: int, rounds: int, path: CallerPath) -> str:
+def _table(ivr: SideResult, bare: SideResult, load: Load, rounds: int, path: CallerPath) -> str:
     def row(name: str, calls: str, failed: str, cpu: str, p50: str, p99: str) -> str:
         return f"{name:<16} {calls:>6} {failed:>7} {cpu:>11} {p50:>12} {p99:>12}"
 
@@ -451,11 +669,10 @@ def _table(ivr: SideResult, bare: SideResult, calls: int, rounds: int, path: Cal
 
     cpu_ratio = ratio(ivr.cpu_per_call, bare.cpu_per_call)
     lines = [
-        f"AGI bench: {rounds} round{'s' if rounds != 1 else ''} of {calls} concurrent"
-        f" call{'s' if calls != 1 else ''} through flow '{FLOW}', IVR and bare in turn"
+        f"AGI bench: {rounds} round{'s' if rounds != 1 else ''} of {load.calls} concurrent"
+        f" call{'s' if load.calls != 1 else ''} through flow '{FLOW}', IVR and bare in turn"
         f" ({path.description}; {ivr.commands_per_call} AGI commands per call), each round"
-        f" started over {RAMP_SECONDS:.0f}s; each prompt or key takes"
-        f" {MEDIA_DELAY[0] * 1000:.0f}-{MEDIA_DELAY[1] * 1000:.0f} ms (not in step latency)",
+        f" started over {load.ramp:g}s; {load.describe()}",
         f"peak concurrent calls: IVR {ivr.peak_concurrent}, bare {bare.peak_concurrent};"
         f" wall time: IVR {ivr.wall_seconds:.1f}s, bare {bare.wall_seconds:.1f}s;"
         f" server CPU in user mode: IVR {ivr.user_share:.0%}, bare {bare.user_share:.0%}",
@@ -491,14 +708,133 @@ def _table(ivr: SideResult, bare: SideResult, calls: int, rounds: int, path: Cal
     return "\n".join(lines)
 
 
-async def run_bench(settings: Settings, calls: int, path: str = "cso", rounds: int = 3) -> str:
+def _hold_table(
+    ivr: SideResult, bare: SideResult | None, load: Load, rounds: int, path: CallerPath
+) -> str:
+    """The figures of a ``--hold`` run (``bare`` None: the IVR alone)."""
+
+    def row(*cells: str) -> str:
+        name, calls, started, peak, failed, p50, p99, cpu, wall = cells
+        return (
+            f"{name:<16} {calls:>6} {started:>10} {peak:>13} {failed:>7}"
+            f" {p50:>12} {p99:>12} {cpu:>11} {wall:>7}"
+        )
+
+    def side(result: SideResult) -> str:
+        server = str(result.server_peak) if result.server_peak >= 0 else "?"
+        return row(
+            result.name,
+            str(result.calls),
+            f"{result.started_within:.3f}",
+            f"{result.peak_concurrent}/{server}",
+            str(result.failed),
+            f"{result.step_p50_ms:.3f}",
+            f"{result.step_p99_ms:.3f}",
+            f"{result.cpu_per_call:.6f}",
+            f"{result.wall_seconds:.1f}",
+        )
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}" if b > 0 else "inf"
+
+    sides = [ivr] if bare is None else [ivr, bare]
+    plural = "s" if rounds != 1 else ""
+    compared = (
+        "IVR only (no bare-handler comparison: --no-bare)"
+        if bare is None
+        else "IVR, then the bare panoramisk handler replaying the same commands"
+    )
+    lines = [
+        f"AGI hold bench: {load.calls} calls through flow '{FLOW}' ({path.description};"
+        f" {ivr.commands_per_call} AGI commands per call), all started within {load.ramp:g} s"
+        f" and held open at once; {load.describe()}",
+        f"{rounds} round{plural}: {compared}; figures of all rounds; peak concurrent ="
+        f" the most calls open at once, as counted by the load generator / by the server",
+        "load generator (the fake Asterisk, in this process, at most"
+        f" {OPEN_GATE} calls connecting at once): "
+        + ", ".join(
+            f"{result.name} CPU {result.driver_cpu_per_call * 1000:.2f} ms/call,"
+            f" loop lag p99 {result.driver_lag_p99_ms:.2f} ms"
+            for result in sides
+        )
+        + "; server CPU in user mode: "
+        + ", ".join(f"{result.name} {result.user_share:.0%}" for result in sides),
+        "",
+        row(
+            "",
+            "calls",
+            "started s",
+            "peak gen/srv",
+            "failed",
+            "step p50 ms",
+            "step p99 ms",
+            "CPU s/call",
+            "wall s",
+        ),
+        *(side(result) for result in sides),
+    ]
+    if bare is not None:
+        lines.append(
+            row(
+                "ratio",
+                "",
+                "",
+                "",
+                "",
+                ratio(ivr.step_p50_ms, bare.step_p50_ms),
+                ratio(ivr.step_p99_ms, bare.step_p99_ms),
+                ratio(ivr.cpu_per_call, bare.cpu_per_call),
+                "",
+            )
+        )
+    lines += [f"{result.name}: {result.note}" for result in sides if result.note]
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    def each(figure: Callable[[SideResult], object]) -> str:
+        return ", ".join(f"{result.name} {figure(result)}" for result in sides)
+
+    held = all(r.peak_concurrent == load.calls == r.server_peak for r in sides)
+    lines += [
+        "",
+        f"{verdict(all(r.failed == 0 for r in sides))}  failed calls == 0"
+        f" ({each(lambda r: r.failed)})",
+        f"{verdict(held)}  all {load.calls} calls open at once"
+        f" (peak {each(lambda r: f'{r.peak_concurrent}/{r.server_peak}')})",
+        f"{verdict(all(r.started_within <= load.ramp for r in sides))}  all calls started"
+        f" within {load.ramp:g} s ({each(lambda r: f'{r.started_within:.3f} s')})",
+        f"{verdict(ivr.step_p99_ms <= TARGET_P99_MS)}  IVR step p99 <= {TARGET_P99_MS:.0f} ms"
+        f" ({ivr.step_p99_ms:.2f} ms)",
+    ]
+    return "\n".join(lines)
+
+
+async def run_bench(
+    settings: Settings,
+    calls: int,
+    path: str = "cso",
+    rounds: int = 3,
+    *,
+    hold: bool = False,
+    ramp: float | None = None,
+    prompt_seconds: float | None = None,
+    bare: bool = True,
+) -> str:
     """Run ``calls`` concurrent calls through the IVR, then through a bare panoramisk
     handler replaying the same commands, ``rounds`` times in turn (so a slow spell of
-    the machine falls on both); the table of figures with PASS/FAIL per target."""
-    if calls < 1:
-        raise ValueError("calls must be at least 1")
+    the machine falls on both); the table of figures with PASS/FAIL per target.
+
+    ``hold``: the capacity check, all calls open at once (see the module's docstring);
+    ``bare`` False skips the bare handler (only with ``hold``). ``ramp`` and
+    ``prompt_seconds`` (None: the mode's default) shape the load, see :meth:`Load.make`.
+    """
+    load = Load.make(calls, hold=hold, ramp=ramp, prompt_seconds=prompt_seconds)
     if rounds < 1:
         raise ValueError("rounds must be at least 1")
+    if not bare and not hold:
+        raise ValueError("the bare-handler comparison can only be skipped with --hold")
+    raise_file_limit(calls)
     caller_path = PATHS[path]
     with tempfile.TemporaryDirectory(prefix="pln123-bench-") as tmp:
         folder = Path(tmp)
@@ -512,27 +848,30 @@ async def run_bench(settings: Settings, calls: int, path: str = "cso", rounds: i
             }
         )
         ivr = await _Side.start("IVR", "ivr", bench_settings, [], caller_path)
+        bare_side: _Side | None = None
         try:
-            bare = await _Side.start(
-                "bare panoramisk", "bare", bench_settings, ivr.commands, caller_path
-            )
+            if bare:
+                bare_side = await _Side.start(
+                    "bare panoramisk", "bare", bench_settings, ivr.commands, caller_path
+                )
         except BaseException:
             await ivr.finish()
             raise
         try:
             for round_no in range(rounds):
-                await ivr.measure_round(calls, round_no)
-                await bare.measure_round(calls, round_no)
+                await ivr.measure_round(load, round_no)
+                if bare_side is not None:
+                    await bare_side.measure_round(load, round_no)
         finally:
             outcomes = await ivr.finish()
-            await bare.finish()
-    return _table(
-        ivr.result(outcomes, len(ivr.commands)),
-        bare.result({}, len(ivr.commands)),
-        calls,
-        rounds,
-        caller_path,
-    )
+            if bare_side is not None:
+                await bare_side.finish()
+    ivr_result = ivr.result(outcomes, len(ivr.commands))
+    bare_result = None if bare_side is None else bare_side.result({}, len(ivr.commands))
+    if hold:
+        return _hold_table(ivr_result, bare_result, load, rounds, caller_path)
+    assert bare_result is not None
+    return _table(ivr_result, bare_result, load, rounds, caller_path)
 
 
 if __name__ == "__main__":

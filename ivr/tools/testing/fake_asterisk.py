@@ -89,6 +89,9 @@ class CallScript:
     #: Seconds (uniform between the two) the fake takes before answering a command that
     #: plays or listens, like a prompt playing or a caller thinking. Not part of ``steps``.
     media_delay: tuple[float, float] = (0.0, 0.0)
+    #: Seconds (uniform) before answering a command that only listens (``WAIT FOR
+    #: DIGIT``): the caller pressing a key. None: :attr:`media_delay`.
+    key_delay: tuple[float, float] | None = None
     #: Record step latencies in :attr:`CallRecord.steps`.
     measure: bool = False
 
@@ -106,6 +109,10 @@ class CallRecord:
     ended: End = End.SERVER_CLOSED
     #: Keys the caller never got to press.
     keys_left: str = ""
+    #: ``time.perf_counter()`` when the header block was sent, and when the fake closed
+    #: the connection: the call was open in between.
+    opened_at: float = 0.0
+    closed_at: float = 0.0
 
 
 def header_lines(script: CallScript, host: str, port: int) -> list[str]:
@@ -217,28 +224,32 @@ class _Channel:
 
 Answer = Callable[[_Channel, str], str]
 
-#: One-word commands: verb -> (answer, whether it plays or listens).
-_ONE_WORD: dict[str, tuple[Answer, bool]] = {
-    "ANSWER": (_Channel.answer, False),
-    "EXEC": (_Channel.exec, False),
-    "VERBOSE": (_Channel.verbose, False),
-    "NOOP": (_Channel.answer, False),
+#: What a command does to the line, for the delay before its answer: nothing, play a
+#: prompt (then maybe listen: ``GET DATA``), or only listen for a key.
+_INSTANT, _PLAYS, _LISTENS = 0, 1, 2
+
+#: One-word commands: verb -> (answer, what it does to the line).
+_ONE_WORD: dict[str, tuple[Answer, int]] = {
+    "ANSWER": (_Channel.answer, _INSTANT),
+    "EXEC": (_Channel.exec, _INSTANT),
+    "VERBOSE": (_Channel.verbose, _INSTANT),
+    "NOOP": (_Channel.answer, _INSTANT),
 }
 #: Commands of two words or more, by their first two words.
-_TWO_WORDS: dict[str, tuple[Answer, bool]] = {
-    "STREAM FILE": (_Channel.stream_file, True),
-    "WAIT FOR": (_Channel.wait_for_digit, True),
-    "GET DATA": (_Channel.get_data, True),
-    "SAY DIGITS": (_Channel.say, True),
-    "SAY NUMBER": (_Channel.say, True),
-    "SET VARIABLE": (_Channel.set_variable, False),
-    "GET VARIABLE": (_Channel.get_variable, False),
-    "CHANNEL STATUS": (_Channel.channel_status, False),
+_TWO_WORDS: dict[str, tuple[Answer, int]] = {
+    "STREAM FILE": (_Channel.stream_file, _PLAYS),
+    "WAIT FOR": (_Channel.wait_for_digit, _LISTENS),
+    "GET DATA": (_Channel.get_data, _PLAYS),
+    "SAY DIGITS": (_Channel.say, _PLAYS),
+    "SAY NUMBER": (_Channel.say, _PLAYS),
+    "SET VARIABLE": (_Channel.set_variable, _INSTANT),
+    "GET VARIABLE": (_Channel.get_variable, _INSTANT),
+    "CHANNEL STATUS": (_Channel.channel_status, _INSTANT),
 }
 
 
-def _dispatch(line: str) -> tuple[Answer, bool, str] | None:
-    """The answer for a command line, whether it plays or listens, and its arguments."""
+def _dispatch(line: str) -> tuple[Answer, int, str] | None:
+    """The answer for a command line, what it does to the line, and its arguments."""
     head, _, rest = line.partition(" ")
     head = head.upper()
     found = _ONE_WORD.get(head)
@@ -286,6 +297,7 @@ async def place_call(
     async with gate:
         reader, writer = await asyncio.open_connection(host, port)
         cut = await _send_headers(writer, script, host, port)
+        record.opened_at = time.perf_counter()
     try:
         if cut:
             record.ended = End.CUT
@@ -295,6 +307,7 @@ async def place_call(
             record.keys_left = channel.keys[channel.next_key :]
     finally:
         writer.close()
+        record.closed_at = time.perf_counter()
         with contextlib.suppress(ConnectionError, OSError):
             await writer.wait_closed()
     return record
@@ -325,8 +338,9 @@ async def _converse(
     commands = record.commands
     steps = record.steps if script.measure else None
     faults = script.faults
-    low, high = script.media_delay
-    delay = high > 0
+    delays = {_PLAYS: script.media_delay, _LISTENS: script.key_delay or script.media_delay}
+    delay = any(high > 0 for _low, high in delays.values())
+    uniform = random.uniform
     perf_counter = time.perf_counter
     sent_at = perf_counter()
     while True:
@@ -359,7 +373,9 @@ async def _converse(
                 answer, media, args = found
                 reply = answer(channel, args)
                 if media and delay:
-                    await asyncio.sleep(random.uniform(low, high))
+                    low, high = delays[media]
+                    if high > 0:
+                        await asyncio.sleep(uniform(low, high))
             elif line[:6].upper() == "HANGUP":
                 writer.write(b"200 result=1\n")
                 record.ended = End.HANGUP
