@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from ivr.engine.model import Flow, InputNode, NodeBase, PromptPart
+from ivr.engine.model import Flow, NodeBase, PromptPart
 from ivr.engine.port import Outcome
 from ivr.language.grammars import InputGrammar
 
@@ -140,6 +140,19 @@ class AnswerError(ValueError):
     """A scenario answer that the node cannot take."""
 
 
-def input_node(node: NodeBase) -> InputNode | None:
-    """The node as an input node, or None when it waits for nothing."""
-    return node if isinstance(node, InputNode) else None
+class _Prompted(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def prompt(self) -> list[PromptPart]: ...
+
+
+def own_prompt(node: _Prompted) -> Iterator[tuple[YamlPath, list[PromptPart]]]:
+    """The ``prompts`` of a kind whose only prompt is its ``prompt:`` field."""
+    yield ("nodes", node.id, "prompt"), node.prompt
+
+
+def no_edges(flow: Flow, node: Any) -> Iterator[Edge]:
+    """The ``edges`` of a kind that ends its flow (the call, or a subflow)."""
+    return iter(())

@@ -129,7 +129,7 @@ class Answer:
     value: str
 
     def to_stored(self) -> dict[str, str]:
-        return {"ask": self.ask, "value": self.value}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ class Note:
     value: str
 
     def to_stored(self) -> dict[str, str]:
-        return {"label": self.label, "value": self.value}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ class OpenReport:
     status: str = ""
 
     def to_stored(self) -> dict[str, str]:
-        return {"number": self.number, "status": self.status}
+        return asdict(self)
 
 
 def _form_from_stored(data: Any) -> ReportRequest | None:

@@ -24,7 +24,6 @@ from ivr.steps.listen import (
     next_key,
 )
 from ivr.steps.menu import PHONE_KEYS, Choice, MenuNode
-from ivr.steps.menu import speech_input as menu_speech_input
 
 
 class Confirm(Strict):
@@ -211,7 +210,7 @@ async def run(node: CollectNode, ctx: CallContext, flow: Flow) -> StepResult:
             return choice.value if choice else None
 
         answer_result, answer = await listen(
-            ctx, flow, menu, yes_no, speech=menu_speech_input(menu)
+            ctx, flow, menu, yes_no, speech=menu_kind.speech_input(menu)
         )
         if answer is None:
             return answer_result

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from ivr.engine.context import CallContext
-from ivr.engine.kinds import Edge, NodeKind, Reason, StepResult, Style, YamlPath
+from ivr.engine.kinds import NodeKind, Reason, StepResult, Style, no_edges, own_prompt
 from ivr.engine.model import Flow, NodeBase, PromptPart, as_list
 from ivr.engine.port import Outcome
 
@@ -33,22 +32,12 @@ async def run(node: HangupNode, ctx: CallContext, flow: Flow) -> StepResult:
     return StepResult(Reason.DONE, outcome=outcome)
 
 
-def edges(flow: Flow, node: HangupNode) -> Iterator[Edge]:
-    """None: the call ends here."""
-    return iter(())
-
-
-def prompts(node: HangupNode) -> Iterator[tuple[YamlPath, list[PromptPart]]]:
-    """The goodbye."""
-    yield ("nodes", node.id, "prompt"), node.prompt
-
-
 KIND = NodeKind(
     name="hangup",
     schema=HangupNode,
     run=run,
-    edges=edges,
-    prompts=prompts,
+    edges=no_edges,
+    prompts=own_prompt,
     ends=True,
     style=Style(
         dot='shape=Msquare, style=filled, fillcolor="#eeeeee"',

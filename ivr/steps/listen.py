@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from ivr.engine.context import ALL_KEYS, CallContext
-from ivr.engine.kinds import AnswerError, Edge, Reason, StepResult, YamlPath
+from ivr.engine.kinds import AnswerError, Edge, Reason, StepResult, YamlPath, own_prompt
 from ivr.engine.model import CSO_NODE, Flow, InputNode, PromptPart
 from ivr.engine.port import SpeechTurn
 from ivr.language.grammars import InputGrammar
@@ -178,8 +178,8 @@ def input_edges(flow: Flow, node: InputNode) -> Iterator[Edge]:
 
 def input_prompts(node: InputNode) -> Iterator[tuple[YamlPath, list[PromptPart]]]:
     """The question and its escalating reprompts."""
+    yield from own_prompt(node)
     base = ("nodes", node.id)
-    yield (*base, "prompt"), node.prompt
     for kind in ("noinput", "nomatch"):
         for index, prompt in enumerate(getattr(node, kind) or []):
             yield (*base, kind, str(index)), prompt

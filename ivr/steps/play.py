@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import field_validator
 
 from ivr.engine.context import CallContext
-from ivr.engine.kinds import Edge, NodeKind, Reason, StepResult, Style, YamlPath
+from ivr.engine.kinds import Edge, NodeKind, Reason, StepResult, Style, own_prompt
 from ivr.engine.model import Flow, NodeBase, PromptPart, as_list
 
 
@@ -33,17 +33,12 @@ def edges(flow: Flow, node: PlayNode) -> Iterator[Edge]:
     yield Edge(node.next, ("nodes", node.id, "next"))
 
 
-def prompts(node: PlayNode) -> Iterator[tuple[YamlPath, list[PromptPart]]]:
-    """The prompt it plays."""
-    yield ("nodes", node.id, "prompt"), node.prompt
-
-
 KIND = NodeKind(
     name="play",
     schema=PlayNode,
     run=run,
     edges=edges,
-    prompts=prompts,
+    prompts=own_prompt,
     style=Style(
         dot='shape=box, style="rounded,filled", fillcolor="#e8f0fe"',
         mermaid_shape=("(", ")"),

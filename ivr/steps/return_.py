@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Literal
 
 from ivr.engine.context import CallContext
-from ivr.engine.kinds import Edge, NodeKind, Reason, StepResult, Style
+from ivr.engine.kinds import NodeKind, Reason, StepResult, Style, no_edges
 from ivr.engine.model import Flow, NodeBase
 
 
@@ -21,16 +20,11 @@ async def run(node: ReturnNode, ctx: CallContext, flow: Flow) -> StepResult:
     return StepResult(Reason.DONE, leave=True)
 
 
-def edges(flow: Flow, node: ReturnNode) -> Iterator[Edge]:
-    """None inside its flow: the way on is the calling node's ``next``."""
-    return iter(())
-
-
 KIND = NodeKind(
     name="return",
     schema=ReturnNode,
     run=run,
-    edges=edges,
+    edges=no_edges,
     ends=True,
     style=Style(
         dot='shape=invhouse, style=filled, fillcolor="#eeeeee"',

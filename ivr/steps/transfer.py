@@ -7,7 +7,7 @@ dialplan queues it. The AGI connection is not held while the caller waits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -16,7 +16,7 @@ from ivr.backends.forms import report_request
 from ivr.backends.ports import ReportRequest
 from ivr.domain import self_diagnosis
 from ivr.engine.context import CallContext
-from ivr.engine.kinds import Edge, NodeKind, Reason, StepResult, Style, YamlPath
+from ivr.engine.kinds import NodeKind, Reason, StepResult, Style, no_edges, own_prompt
 from ivr.engine.model import Flow, NodeBase, PromptPart, as_list
 from ivr.engine.pop import Answer, Caller, Customer, Note, OpenReport, ScreenPop
 from ivr.engine.port import Outcome
@@ -132,16 +132,6 @@ async def run(node: TransferNode, ctx: CallContext, flow: Flow) -> StepResult:
     return await hand_to_queue(ctx, queue or ctx.default_queue, notes)
 
 
-def edges(flow: Flow, node: TransferNode) -> Iterator[Edge]:
-    """None: the IVR's part of the call ends here."""
-    return iter(())
-
-
-def prompts(node: TransferNode) -> Iterator[tuple[YamlPath, list[PromptPart]]]:
-    """The hand-over prompt."""
-    yield ("nodes", node.id, "prompt"), node.prompt
-
-
 def describe(flow: Flow, node: TransferNode) -> list[str]:
     """The queue it hands the call to."""
     return [f"queue: {node.queue or flow.defaults.cso_queue or '(default)'}"]
@@ -151,8 +141,8 @@ KIND = NodeKind(
     name="transfer",
     schema=TransferNode,
     run=run,
-    edges=edges,
-    prompts=prompts,
+    edges=no_edges,
+    prompts=own_prompt,
     describe=describe,
     ends=True,
     style=Style(
