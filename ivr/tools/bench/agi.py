@@ -112,7 +112,7 @@ PROMPT_SPREAD = 0.4
 #: is for the last ones to connect and send their header block.
 HOLD_START_SHARE = 0.99
 #: Targets from the issue.
-TARGET_CPU_RATIO = 1.5
+TARGET_CPU_RATIO = 1.3
 TARGET_P99_MS = 10.0
 CHILD_TIMEOUT = 60.0
 #: The load generator's loop is checked for lag this often (seconds).
