@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -119,6 +119,18 @@ class AgentSettings(BaseModel):
     penalty: int = Field(0, ge=0)
 
 
+class OpsSettings(BaseModel):
+    """One operations user: their login to the ops page (``[ops.<id>]``).
+
+    Ops users see the statistics and steer the IVR; they cannot take calls, and an
+    agent's login does not open the ops page.
+    """
+
+    name: str
+    #: Login token for the ops page (keep it outside git).
+    token: SecretStr
+
+
 class GreetingHours(BaseModel):
     """Local hour at which each greeting period starts (0-23)."""
 
@@ -150,6 +162,8 @@ class Settings(BaseSettings):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     #: CSOs by id (their queue member name): ``[agents.cso1] name, token, ...``.
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
+    #: Operations users by id: ``[ops.lina] name, token``.
+    ops: dict[str, OpsSettings] = Field(default_factory=dict)
     #: Seconds a caller waits in a CSO queue before being offered a call back.
     queue_max_wait: int = Field(300, ge=5)
 
@@ -180,6 +194,9 @@ class Settings(BaseSettings):
     #: Password of the sandbox's ``softphone`` SIP account.
     sip_password: SecretStr = SecretStr("")
     log_level: str = "INFO"
+    #: ``text``: one readable line per record; ``json``: one JSON object per line, with
+    #: the call id, flow and node of the call it is about (for a log collector).
+    log_format: Literal["text", "json"] = "text"
 
     @classmethod
     def settings_customise_sources(

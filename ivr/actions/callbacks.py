@@ -24,4 +24,5 @@ async def request_callback(ctx: CallContext, args: Mapping[str, Any]) -> str:
     number = parse_caller_id(raw).national or raw
     queue = ctx.variables.get("antrean") or ctx.default_queue
     await port.request(ctx.call_id, ctx.variables.get("pop_id", ""), number, queue)
+    ctx.variables["callback_tersimpan"] = "ya"  # the task is done (see CallResult)
     return "tersimpan"

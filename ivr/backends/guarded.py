@@ -29,6 +29,7 @@ from ivr.backends.ports import (
     ApktPort,
     BackendError,
     Backends,
+    BackendTimeout,
     CallerInfo,
     ClosedIssue,
     CrmPort,
@@ -93,6 +94,8 @@ class _Guard:
             else:
                 message = f"{label} failed: {_reason(exc)}"
             log.warning("backend %s after %.0f ms", message, elapsed * 1000)
+            if limit is not None and limit.expired():
+                raise BackendTimeout(message) from exc
             raise BackendError(message) from exc
         except BackendError as exc:
             label = _label(what, about)

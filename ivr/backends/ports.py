@@ -17,6 +17,10 @@ class BackendError(Exception):
     """A backend could not answer."""
 
 
+class BackendTimeout(BackendError):
+    """A backend did not answer within its time limit."""
+
+
 @dataclass(frozen=True)
 class CallerInfo:
     """What the CRM knows of a phone number."""

@@ -10,6 +10,7 @@ from ivr.config import Settings
 from ivr.domain.callerid import caller_class
 from ivr.domain.greeting import local_period
 from ivr.engine.context import CallContext
+from ivr.engine.journey import CallWatcher
 from ivr.engine.library import FlowLibrary
 from ivr.engine.port import CallPort
 from ivr.store.calls import CallStore
@@ -43,6 +44,7 @@ async def open_call(
     uniqueid: str = "",
     backends: Backends | None = None,
     args: list[str] | None = None,
+    watcher: CallWatcher | None = None,
 ) -> CallContext:
     """Record a new call and build its context, ready for :func:`run_call`.
 
@@ -71,4 +73,5 @@ async def open_call(
         backends=backends,
         speech_attempts=settings.speech.attempts if settings.speech.model_path else 0,
         tables=library.tables,
+        watcher=watcher,
     )

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from ivr.backends.ports import Backends
+from ivr.engine.journey import CallWatcher, Journey
 from ivr.engine.kit import HandOver
 from ivr.engine.loader import LoadedFlow
 from ivr.engine.model import PromptPart, SayDigits, SayNumber
@@ -60,6 +61,10 @@ class CallContext:
     speech_attempts: int = 0
     #: The flows' data tables by name (``flows/data/<name>.yaml``).
     tables: Mapping[str, BaseModel] = field(default_factory=dict)
+    #: The nodes passed so far and how each was left (what ops count).
+    journey: Journey = field(default_factory=Journey)
+    #: Follows the call live (the Prometheus metrics); None: nothing does.
+    watcher: CallWatcher | None = None
 
     def table(self, name: str, model: type[TableT]) -> TableT:
         """The data table ``name``; :class:`LookupError` when it is missing or not a

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from ivr.engine.journey import CsoReason
 from ivr.engine.model import Flow, NodeBase, PromptPart
 from ivr.engine.port import Outcome
 from ivr.language.grammars import InputGrammar
@@ -44,7 +45,9 @@ class StepResult:
     """Where to go next (``next``), or how the call ended (``outcome``), and why.
 
     ``enter``: run that flow first (from its start), then come back to ``next``;
-    ``leave``: go back to where the current subflow was entered.
+    ``leave``: go back to where the current subflow was entered. ``fault``: for an
+    ``error`` reason, what failed (a backend, a time limit, the IVR), which becomes the
+    call's CSO reason if the fallback queues it.
     """
 
     reason: Reason
@@ -53,6 +56,7 @@ class StepResult:
     value: str | None = None
     enter: str | None = None
     leave: bool = False
+    fault: CsoReason | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ivr.backends.ports import BackendError
+from ivr.backends.ports import BackendError, BackendTimeout
 from ivr.engine.context import CallContext
+from ivr.engine.journey import CsoReason
 from ivr.engine.kinds import Edge, Known, NodeKind, Problem, Reason, StepResult, Style
 from ivr.engine.model import Flow, NodeBase
 
@@ -41,19 +42,22 @@ async def run(node: ActionNode, ctx: CallContext, flow: Flow) -> StepResult:
     action = ctx.actions.get(node.action)
     if action is None:
         log.error("call %s: unknown action %r; to the fallback", ctx.call_id, node.action)
-        return StepResult(Reason.ERROR, next=node.results.get(ERROR_RESULT, fallback))
+        return _failed(node, fallback, CsoReason.ERROR)
     try:
         async with asyncio.timeout(ctx.action_timeout):
             result = await action(ctx, node.args)
     except TimeoutError:
         log.warning("call %s: action %r timed out; to the fallback", ctx.call_id, node.action)
-        return StepResult(Reason.ERROR, next=node.results.get(ERROR_RESULT, fallback))
+        return _failed(node, fallback, CsoReason.TIMEOUT)
+    except BackendTimeout as exc:
+        log.warning("call %s: action %r: %s; to the fallback", ctx.call_id, node.action, exc)
+        return _failed(node, fallback, CsoReason.TIMEOUT)
     except BackendError as exc:
         log.warning("call %s: action %r: %s; to the fallback", ctx.call_id, node.action, exc)
-        return StepResult(Reason.ERROR, next=node.results.get(ERROR_RESULT, fallback))
+        return _failed(node, fallback, CsoReason.BACKEND)
     except Exception:
         log.exception("call %s: action %r failed; to the fallback", ctx.call_id, node.action)
-        return StepResult(Reason.ERROR, next=node.results.get(ERROR_RESULT, fallback))
+        return _failed(node, fallback, CsoReason.ERROR)
     target = node.results.get(result, node.next)
     if target is None:
         log.error(
@@ -62,8 +66,13 @@ async def run(node: ActionNode, ctx: CallContext, flow: Flow) -> StepResult:
             node.action,
             result,
         )
-        return StepResult(Reason.ERROR, next=fallback)
+        return StepResult(Reason.ERROR, next=fallback, fault=CsoReason.ERROR)
     return StepResult(Reason.DONE, next=target, value=result)
+
+
+def _failed(node: ActionNode, fallback: str, fault: CsoReason) -> StepResult:
+    """To the node's ``error`` route (or the fallback), saying what failed."""
+    return StepResult(Reason.ERROR, next=node.results.get(ERROR_RESULT, fallback), fault=fault)
 
 
 def edges(flow: Flow, node: ActionNode) -> Iterator[Edge]:

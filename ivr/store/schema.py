@@ -176,6 +176,42 @@ MIGRATIONS: list[str] = [
     CREATE INDEX itsm_activity_ticket ON itsm_activity(ticket, event);
     CREATE INDEX itsm_activity_call ON itsm_activity(call_id);
     """,
+    # 8: what ops count: each node a call passed and how it left it (the journey), and
+    # each call's one outcome (contained, cso, abandoned), why it reached a CSO, the
+    # customer it was about (for true containment) and its seconds in the IVR
+    """
+    CREATE TABLE journeys (
+        call_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        flow TEXT NOT NULL,
+        node TEXT NOT NULL,
+        exit TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        cause TEXT NOT NULL DEFAULT '',
+        via TEXT NOT NULL DEFAULT '',
+        seconds REAL NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX journeys_call ON journeys(call_id);
+    ALTER TABLE calls ADD COLUMN result TEXT;
+    ALTER TABLE calls ADD COLUMN cso_reason TEXT NOT NULL DEFAULT '';
+    ALTER TABLE calls ADD COLUMN idpel TEXT NOT NULL DEFAULT '';
+    ALTER TABLE calls ADD COLUMN seconds REAL;
+    """,
+    # 9: the queue side, from AMI: each caller that joined a CSO queue, and whether a
+    # CSO answered or the caller left first (epoch seconds)
+    """
+    CREATE TABLE queue_calls (
+        uniqueid TEXT PRIMARY KEY,
+        queue TEXT NOT NULL,
+        pop_id TEXT NOT NULL DEFAULT '',
+        joined_at REAL NOT NULL,
+        answered_at REAL,
+        abandoned_at REAL,
+        wait_seconds REAL
+    );
+    CREATE INDEX queue_calls_joined ON queue_calls(joined_at);
+    """,
 ]
 
 

@@ -1,0 +1,1 @@
+"""What operations see: call statistics read from the call store."""
