@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from ivr.backends.ports import Backends
 from ivr.cli.prompts import prompts
+from ivr.cli.stats import stats
 from ivr.config import Settings, load_settings
 from ivr.engine.library import DATA_FOLDER, FlowLibrary, LibraryHolder, load_library
 from ivr.engine.loader import FlowError
@@ -466,6 +467,7 @@ def demo_seed() -> None:
 
 
 cli.add_command(prompts)
+cli.add_command(stats)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         agi={"port": free_port(), "callerbot_port": free_port()},  # type: ignore[arg-type]
         ami={"port": free_port(), "secret": secrets.token_urlsafe(16)},  # type: ignore[arg-type]
         sip_port=free_port("udp"),
+        web={"port": free_port()},  # type: ignore[arg-type]
         # Scenarios with queue_timeout wait this long in a queue nobody serves.
         queue_max_wait=5,
         db_path=tmp / "calls.sqlite3",
