@@ -142,13 +142,15 @@ class IvrApp:
         log.info("call %s ended: %s", call_id, outcome.value)
 
     async def _start_screenpop(self) -> ScreenPopService | None:
-        """The CSOs' page and its AMI watcher, when enabled; flows then take call-backs."""
+        """The web pages (CSOs' screen-pop, ops, ``/metrics``) and the AMI watcher, when
+        ``[web] enabled`` (with or without agents); flows then take call-backs."""
         if not self.settings.web.enabled:
             return None
         if not self.settings.agents:
-            log.info("screen-pop page off: no [agents] configured")
-            return None
-        service = ScreenPopService(self.settings)
+            log.info("screen-pop page: no [agents] configured, no CSO can log in")
+        if not self.settings.ops:
+            log.info("ops page: no [ops] configured, no one can log in")
+        service = ScreenPopService(self.settings, self.library)
         await service.start()
         if self.backends is not None:
             self.backends = dataclasses.replace(self.backends, callbacks=service.callbacks)

@@ -5,6 +5,10 @@ connection drops (Asterisk restarted): every ``reconnect_timeout`` seconds until
 Asterisk answers, then it logs in again. On each login (``FullyBooted``) the agents
 with ``queues`` in the config are added to their queues again, since an Asterisk
 restart forgets members added over AMI.
+
+The same events feed the queue statistics (:class:`~ivr.store.queue_calls.QueueLog`):
+each caller's join, answer or abandon in ``queue_calls`` and the ``queue_waiting``
+gauge, which each login sets afresh from Asterisk's ``QueueStatus``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ivr.asterisk.ami import AmiEvent
 from ivr.config import AgentSettings, AmiSettings
 from ivr.screenpop.events import queue_event
 from ivr.screenpop.hub import PopHub
+from ivr.store.queue_calls import QueueLog
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,8 @@ log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 1
 #: Seconds one AMI action (QueueAdd) may take.
 ACTION_TIMEOUT = 5.0
+#: Seconds Asterisk may take to list the callers waiting (QueueStatus).
+STATUS_TIMEOUT = 10.0
 
 
 class _Manager(Manager):  # type: ignore[misc]
@@ -69,12 +76,25 @@ class _Manager(Manager):  # type: ignore[misc]
 
 
 class AmiWatcher:
-    """Feeds queue events to the hub; keeps the configured agents in their queues."""
+    """Feeds queue events to the hub and the queue log; keeps the configured agents in
+    their queues.
 
-    def __init__(self, settings: AmiSettings, agents: Mapping[str, AgentSettings], hub: PopHub):
+    Without a ``queue_log`` the watcher opens one on the hub's store file and closes it
+    in :meth:`close`; one passed in stays the caller's to close.
+    """
+
+    def __init__(
+        self,
+        settings: AmiSettings,
+        agents: Mapping[str, AgentSettings],
+        hub: PopHub,
+        queue_log: QueueLog | None = None,
+    ):
         self.settings = settings
         self.agents = agents
         self.hub = hub
+        self._owns_queue_log = queue_log is None
+        self.queue_log = queue_log if queue_log is not None else QueueLog(hub.store.path)
         self.logins = 0
         #: Set while logged in; tests and the health check look at it.
         self.ready = asyncio.Event()
@@ -106,6 +126,8 @@ class AmiWatcher:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._owns_queue_log:
+            self.queue_log.close()
 
     @property
     def connected(self) -> bool:
@@ -122,6 +144,7 @@ class AmiWatcher:
         log.info("screen-pop: logged in to AMI (login %d)", self.logins)
         self.ready.set()
         self._spawn(self._join_queues(self.logins))
+        self._spawn(self._resync_waiting(self.logins))
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -155,11 +178,46 @@ class AmiWatcher:
                     log.warning("screen-pop: QueueAdd %s to %s: %s", agent_id, queue, message)
         log.info("screen-pop: agents are in their queues (login %d)", login)
 
-    def _on_event(self, manager: Manager, message: Message) -> None:
-        """Every AMI event; queue events go to the hub. Never raises into panoramisk."""
+    async def _resync_waiting(self, login: int) -> None:
+        """Count the callers waiting afresh from Asterisk's own list: while the
+        connection was down callers may have left unseen (all of them, if Asterisk
+        restarted)."""
+        self.queue_log.begin_resync()
         try:
-            event = queue_event(AmiEvent.from_message(message))
+            replies = await asyncio.wait_for(
+                self._manager.send_action({"Action": "QueueStatus"}, as_list=True),
+                STATUS_TIMEOUT,
+            )
+            entries = [
+                (str(reply.get("Queue", "")), str(reply.get("Uniqueid", "")))
+                for reply in replies
+                if reply.get("Event") == "QueueEntry"
+            ]
+            self.queue_log.resync(entries)
+        except asyncio.CancelledError:
+            self.queue_log.cancel_resync()
+            raise
+        except Exception as exc:  # a failed resync leaves the count to the events
+            self.queue_log.cancel_resync()
+            log.warning("queue stats: QueueStatus after login %d failed: %r", login, exc)
+            return
+        log.info("queue stats: %d callers waiting (login %d)", len(entries), login)
+
+    def _on_event(self, manager: Manager, message: Message) -> None:
+        """Every AMI event; queue events go to the hub and the queue log. Never raises
+        into panoramisk (a failure of one does not keep the event from the other)."""
+        try:
+            ami_event = AmiEvent.from_message(message)
+        except Exception:
+            log.exception("screen-pop: could not read AMI event %s", message.get("Event"))
+            return
+        try:
+            event = queue_event(ami_event)
             if event is not None:
                 self.hub.handle(event)
         except Exception:
-            log.exception("screen-pop: could not handle AMI event %s", message.get("Event"))
+            log.exception("screen-pop: could not handle AMI event %s", ami_event.name)
+        try:
+            self.queue_log.handle(ami_event)
+        except Exception:
+            log.exception("queue stats: could not record AMI event %s", ami_event.name)

@@ -1,22 +1,57 @@
-"""The screen-pop page's HTTP and WebSocket server (aiohttp), inside the IVR process.
+"""The web pages' HTTP and WebSocket server (aiohttp), inside the IVR process.
 
-Routes: ``/login`` (form and POST), ``/logout``, ``/agent`` (the page), ``/ws`` (the
-page's live feed: see :mod:`ivr.screenpop.hub` for the messages), ``/static/...`` and
-``/healthz``. Plain HTTP on loopback by default; put a TLS proxy in front to serve
-CSOs on other machines.
+CSOs (``[agents]``): ``/login`` (form and POST), ``/logout``, ``/agent`` (the
+screen-pop page), ``/ws`` (the page's live feed: see :mod:`ivr.screenpop.hub` for the
+messages).
+
+Operations (``[ops]``): ``/ops/login`` (form and POST), ``/ops/logout``, ``/ops`` (the
+ops page), ``/ops/api/flows``, ``/ops/api/stats?since=&until=&flow=`` (the JSON of
+:func:`ivr.ops.stats.compute_stats`) and ``/ops/api/graph?flow=`` (a flow's nodes,
+edges and Graphviz drawing). Each role has a cookie of its own (:mod:`ivr.web.auth`):
+an agent's login does not open the ops pages, an ops login does not take calls.
+
+Anyone: ``/static/...``, ``/healthz`` and ``/metrics`` (Prometheus text format, no
+login: the server listens on loopback by default, ``[web] host``; if it is opened to
+other machines, keep ``/metrics`` to the scraper at the proxy).
+
+Plain HTTP on loopback by default; put a TLS proxy in front to serve users on other
+machines.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
+import sqlite3
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from aiohttp import WSMsgType, web
 
-from ivr.config import AgentSettings
+from ivr import metrics
+from ivr.config import AgentSettings, OpsSettings
+from ivr.engine.graph import (
+    DOT_START,
+    MISSING_DOT,
+    SECONDARY,
+    GraphEdge,
+    dot_label,
+    dot_quote,
+    dot_to_svg,
+    drawn_nodes,
+    graph_edges,
+    missing_targets,
+    node_lines,
+)
+from ivr.engine.library import LibraryHolder
+from ivr.engine.model import Flow
+from ivr.ops.stats import compute_stats
 from ivr.screenpop.hub import Message, PopHub
 from ivr.web import auth
 
@@ -25,10 +60,51 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 #: WebSocket close code the page takes as "log in again".
 CLOSE_UNAUTHORISED = 4401
+#: Longest span ``/ops/api/stats`` counts over, in days.
+MAX_STATS_DAYS = 400
+#: Statistics queries run at once (each in a thread); more wait their turn.
+STATS_CONCURRENCY = 2
+#: Seconds a statistics query may wait for SQLite's lock.
+STATS_DB_TIMEOUT = 10.0
+
+
+class StatsFunction(Protocol):
+    """:func:`ivr.ops.stats.compute_stats`."""
+
+    def __call__(
+        self,
+        conn: sqlite3.Connection,
+        since: datetime,
+        until: datetime,
+        *,
+        flow: str | None = None,
+        tz: str = "Asia/Jakarta",
+    ) -> dict[str, Any]: ...
+
+
+@dataclass
+class OpsSite:
+    """What the ops pages need: their users, the flows, the call store and its zone."""
+
+    users: Mapping[str, OpsSettings] = field(default_factory=dict)
+    #: The flows in use (None: the page has no flow selector and no graphs).
+    library: LibraryHolder | None = None
+    #: The call store; None: ``/ops/api/stats`` answers 503.
+    db_path: Path | None = None
+    #: Dates asked for and hours answered are in this zone.
+    timezone: str = "Asia/Jakarta"
+    #: How statistics are computed.
+    stats: StatsFunction = compute_stats
+    _graphs: dict[str, tuple[Flow, dict[str, Any]]] = field(default_factory=dict)
+    _limit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(STATS_CONCURRENCY))
+
 
 HUB: web.AppKey[PopHub] = web.AppKey("hub", PopHub)
 AGENTS: web.AppKey[Mapping[str, AgentSettings]] = web.AppKey("agents", Mapping)
 HEALTH: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("health")
+OPS: web.AppKey[OpsSite] = web.AppKey("ops", OpsSite)
+
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _agent(request: web.Request) -> str | None:
@@ -117,23 +193,299 @@ async def feed(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+# --- ops ------------------------------------------------------------------------------
+
+
+def _ops_user(request: web.Request) -> str | None:
+    return auth.ops_of_cookie(request.app[OPS].users, request.cookies.get(auth.OPS_COOKIE))
+
+
+def _ops_api_user(request: web.Request) -> str:
+    """The ops user of an API request; 401 without an ops session."""
+    user = _ops_user(request)
+    if user is None:
+        raise web.HTTPUnauthorized(
+            text=json.dumps({"error": "login"}), content_type="application/json"
+        )
+    return user
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
+    )
+
+
+async def ops_login_page(request: web.Request) -> web.StreamResponse:
+    """The ops login form."""
+    return web.FileResponse(STATIC / "ops-login.html")
+
+
+async def ops_login(request: web.Request) -> web.StreamResponse:
+    """Check the ops user's id and token; set the ops session cookie."""
+    form = await request.post()
+    user_id, token = str(form.get("user", "")).strip(), str(form.get("token", ""))
+    users = request.app[OPS].users
+    if not auth.check_ops_login(users, user_id, token):
+        log.warning("ops page: failed login for id %r from %s", user_id, request.remote)
+        raise web.HTTPSeeOther("/ops/login?error=1")
+    log.info("ops page: %s logged in", user_id)
+    response = web.HTTPSeeOther("/ops")
+    response.set_cookie(
+        auth.OPS_COOKIE,
+        auth.ops_session_cookie(users, user_id),
+        httponly=True,
+        samesite="Strict",
+    )
+    raise response
+
+
+async def ops_logout(request: web.Request) -> web.StreamResponse:
+    """Forget the ops session cookie."""
+    response = web.HTTPSeeOther("/ops/login")
+    response.del_cookie(auth.OPS_COOKIE)
+    raise response
+
+
+async def ops_page(request: web.Request) -> web.StreamResponse:
+    """The ops page, for a logged-in ops user."""
+    if _ops_user(request) is None:
+        raise web.HTTPSeeOther("/ops/login")
+    return web.FileResponse(STATIC / "ops.html", headers=NO_STORE)
+
+
+async def ops_flows(request: web.Request) -> web.StreamResponse:
+    """The flows the page can choose: ``{"user", "timezone", "flows": [{id, description}]}``."""
+    user = _ops_api_user(request)
+    site = request.app[OPS]
+    flows = (
+        [
+            {"id": name, "description": loaded.flow.description}
+            for name, loaded in sorted(site.library.current.flows.items())
+        ]
+        if site.library is not None
+        else []
+    )
+    name = site.users[user].name
+    return web.json_response(
+        {"user": {"id": user, "name": name}, "timezone": site.timezone, "flows": flows},
+        headers=NO_STORE,
+    )
+
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?$")
+
+
+def parse_moment(text: str, zone: ZoneInfo, *, end: bool) -> datetime:
+    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM`` as an aware time in ``zone``.
+
+    A bare date is that day's start, or with ``end`` the next day's start (so
+    ``until=`` a date counts that whole day).
+
+    :raises ValueError: for anything else.
+    """
+    if not _DATE_RE.match(text):
+        raise ValueError(f"{text!r} is not YYYY-MM-DD or YYYY-MM-DDTHH:MM")
+    if "T" in text:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=zone)
+    day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=zone)
+    return day + timedelta(days=1) if end else day
+
+
+def stats_span(
+    query: Mapping[str, str], zone: ZoneInfo, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The ``since`` and ``until`` of a stats request: today by default.
+
+    :raises ValueError: for a malformed date, an empty or too long span.
+    """
+    today = (now or datetime.now(zone)).astimezone(zone).strftime("%Y-%m-%d")
+    since = parse_moment(query.get("since") or today, zone, end=False)
+    until = parse_moment(query.get("until") or today, zone, end=True)
+    if until <= since:
+        raise ValueError("until must be after since")
+    if until - since > timedelta(days=MAX_STATS_DAYS):
+        raise ValueError(f"at most {MAX_STATS_DAYS} days at once")
+    return since, until
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A connection that can only read the call store."""
+    uri = path.resolve().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=STATS_DB_TIMEOUT, check_same_thread=False)
+    conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+async def ops_stats(request: web.Request) -> web.StreamResponse:
+    """Aggregate call statistics for a span (and a flow): never a caller's details."""
+    _ops_api_user(request)
+    site = request.app[OPS]
+    zone = ZoneInfo(site.timezone)
+    try:
+        since, until = stats_span(request.query, zone)
+    except ValueError as exc:
+        raise _bad_request(str(exc)) from exc
+    flow = request.query.get("flow") or None
+    if flow is not None and site.library is not None and flow not in site.library.current.flows:
+        raise _bad_request(f"unknown flow {flow!r}")
+    db_path = site.db_path
+    if db_path is None or not db_path.exists():
+        raise web.HTTPServiceUnavailable(
+            text=json.dumps({"error": "no call store yet"}), content_type="application/json"
+        )
+    compute = site.stats
+
+    def work() -> dict[str, Any]:
+        conn = _read_only(db_path)
+        try:
+            return compute(conn, since, until, flow=flow, tz=site.timezone)
+        finally:
+            conn.close()
+
+    async with site._limit:
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(None, work)
+        except sqlite3.Error as exc:
+            log.error("ops page: statistics query failed: %s", exc)
+            raise web.HTTPServiceUnavailable(
+                text=json.dumps({"error": "the call store cannot be read now"}),
+                content_type="application/json",
+            ) from exc
+    return web.json_response(
+        result, headers=NO_STORE, dumps=lambda data: json.dumps(data, default=str)
+    )
+
+
+def _heat_dot(flow: Flow, graph: list[GraphEdge]) -> str:
+    """The flow as DOT with an SVG id on each node (``opsn<i>``) and edge (``opse<i>``),
+    ``i`` its index in the graph API's lists, for the page to colour."""
+    title = flow.flow + (f": {flow.description}" if flow.description else "")
+    out = [
+        f"digraph {dot_quote(flow.flow)} {{",
+        f'  graph [label={dot_quote(title)}, labelloc=t, fontname="Helvetica", '
+        'rankdir=TB, nodesep=0.4, ranksep=0.5, bgcolor="transparent"];',
+        '  node [fontname="Helvetica", fontsize=11];',
+        '  edge [fontname="Helvetica", fontsize=9];',
+        f'  {dot_quote(DOT_START)} [shape=point, width=0.15, label="", tooltip="start"];',
+    ]
+    for index, node in enumerate(drawn_nodes(flow, graph)):
+        label = dot_label(node_lines(flow, node)[:2])
+        attrs = [
+            f"label={label}",
+            flow.kind_of(node).style.dot,  # the kind's shape; the page paints the fill
+            'fillcolor="#eceff3"',
+            f'id="opsn{index}"',
+            'class="opsnode"',
+        ]
+        attrs.append(f"tooltip={dot_quote(node.id)}")
+        out.append(f"  {dot_quote(node.id)} [{', '.join(attrs)}];")
+    for target in missing_targets(flow, graph):
+        label = dot_label([target, "(no such node)"])
+        out.append(f"  {dot_quote(target)} [label={label}, {MISSING_DOT}];")
+    out.append(f"  {dot_quote(DOT_START)} -> {dot_quote(flow.start)};")
+    for index, edge in enumerate(graph):
+        attrs = [f'id="opse{index}"', 'class="opsedge"']
+        if edge.label:
+            attrs.append(f"label={dot_quote(edge.label)}")
+        if edge.kind in SECONDARY:
+            attrs.append('style=dashed, color="#888888", fontcolor="#666666"')
+        out.append(f"  {dot_quote(edge.source)} -> {dot_quote(edge.target)} [{', '.join(attrs)}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def flow_graph(flow: Flow) -> dict[str, Any]:
+    """A flow's nodes and edges as the ops page draws them (no drawing yet)."""
+    graph = list(graph_edges(flow))
+    nodes = [
+        {
+            "id": node.id,
+            "kind": node.kind,
+            "label": "\n".join(node_lines(flow, node)[2:]),
+        }
+        for node in drawn_nodes(flow, graph)
+    ]
+    edges = [
+        {"source": e.source, "target": e.target, "label": e.label, "kind": e.kind} for e in graph
+    ]
+    return {
+        "flow": flow.flow,
+        "description": flow.description,
+        "start": flow.start,
+        "nodes": nodes,
+        "edges": edges,
+    }
+
+
+def _draw(flow: Flow) -> dict[str, Any]:
+    graph = flow_graph(flow)
+    try:
+        svg = dot_to_svg(_heat_dot(flow, list(graph_edges(flow)))).decode("utf-8")
+    except RuntimeError as exc:
+        log.warning("ops page: cannot draw flow %s: %s", flow.flow, exc)
+        svg = None
+    # Graphviz's XML prologue and DOCTYPE are not wanted inside a page.
+    if svg is not None:
+        svg = svg[svg.index("<svg") :]
+    return {**graph, "svg": svg}
+
+
+async def ops_graph(request: web.Request) -> web.StreamResponse:
+    """A flow's nodes (id, kind, label), edges (source, target, label, kind) and SVG."""
+    _ops_api_user(request)
+    site = request.app[OPS]
+    name = request.query.get("flow", "")
+    if not name:
+        raise _bad_request("flow= is required")
+    if site.library is None or name not in site.library.current.flows:
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": f"unknown flow {name!r}"}), content_type="application/json"
+        )
+    flow = site.library.current.flows[name].flow
+    cached = site._graphs.get(name)
+    if cached is None or cached[0] is not flow:  # a reload brings new flow objects
+        drawn = await asyncio.get_running_loop().run_in_executor(None, _draw, flow)
+        site._graphs[name] = cached = (flow, drawn)
+    return web.json_response(cached[1], headers=NO_STORE)
+
+
+async def metrics_page(request: web.Request) -> web.StreamResponse:
+    """Prometheus metrics (``pln123_*``), no login: see the module's note."""
+    body, content_type = metrics.METRICS.exposition()
+    response = web.Response(body=body, headers=NO_STORE)
+    # aiohttp's content_type= refuses parameters; Prometheus's type carries some.
+    response.headers["Content-Type"] = content_type
+    return response
+
+
 def make_app(
     hub: PopHub,
     agents: Mapping[str, AgentSettings],
     health_check: Callable[[], dict[str, Any]],
+    ops: OpsSite | None = None,
 ) -> web.Application:
     """The aiohttp application."""
     app = web.Application()
     app[HUB] = hub
     app[AGENTS] = agents
     app[HEALTH] = health_check
+    app[OPS] = ops if ops is not None else OpsSite()
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_get("/logout", logout)
     app.router.add_get("/agent", agent_page)
     app.router.add_get("/ws", feed)
+    app.router.add_get("/ops", ops_page)
+    app.router.add_get("/ops/login", ops_login_page)
+    app.router.add_post("/ops/login", ops_login)
+    app.router.add_get("/ops/logout", ops_logout)
+    app.router.add_get("/ops/api/flows", ops_flows)
+    app.router.add_get("/ops/api/stats", ops_stats)
+    app.router.add_get("/ops/api/graph", ops_graph)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/metrics", metrics_page)
     app.router.add_static("/static", STATIC)
     return app
 

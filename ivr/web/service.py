@@ -1,4 +1,5 @@
-"""The screen-pop side of the IVR process: pop store, hub, AMI watcher and web page."""
+"""The web side of the IVR process: pop store, hub, AMI watcher, the CSOs' screen-pop
+page and the ops page."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import logging
 from typing import Any
 
 from ivr.config import Settings
+from ivr.engine.library import LibraryHolder
 from ivr.screenpop.hub import PopHub
 from ivr.screenpop.watcher import AmiWatcher
 from ivr.store.pops import PopStore
-from ivr.web.server import WebServer, make_app
+from ivr.web.server import OpsSite, WebServer, make_app
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +27,12 @@ class HubCallbacks:
 
 
 class ScreenPopService:
-    """Starts and stops everything the CSOs' pages need."""
+    """Starts and stops everything the CSOs' and the ops pages need.
 
-    def __init__(self, settings: Settings) -> None:
+    ``library`` is the flows in use, which the ops page draws (None: no graphs).
+    """
+
+    def __init__(self, settings: Settings, library: LibraryHolder | None = None) -> None:
         self.settings = settings
         self.store = PopStore(settings.db_path)
         self.hub = PopHub(
@@ -39,8 +44,16 @@ class ScreenPopService:
         )
         self.callbacks = HubCallbacks(self.hub)
         self.watcher: AmiWatcher | None = None
+        self.ops = OpsSite(
+            users=settings.ops,
+            library=library,
+            db_path=settings.db_path,
+            timezone=settings.default_timezone,
+        )
         self.web = WebServer(
-            make_app(self.hub, settings.agents, self.health), settings.web.host, settings.web.port
+            make_app(self.hub, settings.agents, self.health, self.ops),
+            settings.web.host,
+            settings.web.port,
         )
 
     def health(self) -> dict[str, Any]:
@@ -52,7 +65,10 @@ class ScreenPopService:
         await self.web.start()
         self.watcher = AmiWatcher(self.settings.ami, self.settings.agents, self.hub)
         self.watcher.start()
-        print(f"pln123 screen-pop page on http://{self.web.host}:{self.web.port}/agent", flush=True)
+        base = f"http://{self.web.host}:{self.web.port}"
+        print(f"pln123 screen-pop page on {base}/agent", flush=True)
+        if self.settings.ops:
+            print(f"pln123 ops page on {base}/ops", flush=True)
 
     async def stop(self) -> None:
         """Stop watching, close the pages, close the store."""
