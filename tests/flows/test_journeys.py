@@ -7,6 +7,7 @@ counts, rates and node exits, in ``compute_stats`` and in ``pln123 stats --json`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -88,30 +89,27 @@ KNOWN_SET = [
 ]
 
 
-@pytest.fixture(scope="module")
-def known_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One store holding the known set's calls."""
-    import asyncio
-
-    db = tmp_path_factory.mktemp("known") / "calls.sqlite3"
+async def fill_known_store(db: Path) -> None:
+    """A fresh store with the demo data and the known set's calls, in order."""
     seed(db)
     settings = Settings(db_path=db)
     library = load_library(REPO / "flows", REPO / "audio", KIT)
+    store, database = CallStore(db), EmbeddedDatabase(db)
+    try:
+        for name in KNOWN_SET:
+            scenario = load_scenario(REPO / "tests" / "scenarios" / f"{name}.yaml")
+            result = await run_scenario_sim(scenario, settings, library, store, database.backends())
+            assert result.problems == [], (name, result.problems)
+    finally:
+        database.close()
+        store.close()
 
-    async def run_all() -> None:
-        store, database = CallStore(db), EmbeddedDatabase(db)
-        try:
-            for name in KNOWN_SET:
-                scenario = load_scenario(REPO / "tests" / "scenarios" / f"{name}.yaml")
-                result = await run_scenario_sim(
-                    scenario, settings, library, store, database.backends()
-                )
-                assert result.problems == [], (name, result.problems)
-        finally:
-            database.close()
-            store.close()
 
-    asyncio.run(run_all())
+@pytest.fixture(scope="module")
+def known_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One store holding the known set's calls."""
+    db = tmp_path_factory.mktemp("known") / "calls.sqlite3"
+    asyncio.run(fill_known_store(db))
     yield db
 
 

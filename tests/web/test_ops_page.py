@@ -42,6 +42,7 @@ from ivr.store.pops import PopStore
 from ivr.store.schema import migrate
 from ivr.web.browser import CHROMIUM, CHROMIUM_ARGS
 from ivr.web.server import OpsSite, make_app
+from tests.flows.test_journeys import fill_known_store
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -391,6 +392,51 @@ async def test_the_page_shows_the_days_numbers(page: Page) -> None:
 
     await expect(page.locator("#hours-chart")).to_be_visible()
     assert await page.evaluate("window.Chart !== undefined")
+
+
+async def test_the_known_scenario_calls_on_the_page(browser: Browser, tmp_path: Path) -> None:
+    """The known set of scenario calls, run in the simulator into a fresh store: the
+    page shows exactly what ``pln123 stats`` must (tests/flows/test_journeys.py)."""
+    db = tmp_path / "calls.sqlite3"
+    await fill_known_store(db)
+    errors: list[str] = []
+    async with serve(db) as served:
+        page = await _page(browser, served.url, errors)
+        try:
+            await ops_login(page)
+            await expect(page.locator("#refresh")).to_have_attribute("data-state", "ok")
+            for name, text in (("calls", "6"), ("contained", "3"), ("cso", "2")):
+                await expect(field(page, name)).to_have_text(text)
+            await expect(field(page, "abandoned")).to_have_text("1")
+            await expect(field(page, "containment_rate")).to_have_text("50,0%")
+            await expect(field(page, "true_containment_rate")).to_have_text("16,7%")
+            await expect(field(page, "abandon_rate")).to_have_text("16,7%")
+            await expect(page.locator('#reasons tr[data-reason="caller"] td')).to_have_text(
+                ["Permintaan penelepon", "1", "50,0%"]
+            )
+            await expect(page.locator('#reasons tr[data-reason="retries"] td')).to_have_text(
+                ["Percobaan habis", "1", "50,0%"]
+            )
+            #                   node entered next noinput nomatch hangup cso error median
+            await expect(waterfall_row(page, "main", "menu")).to_have_text(
+                ["menu", "6", "83,3%", "16,7%", "0,0%", "0,0%", "0,0%", "0,0%", re.compile("dtk")]
+            )
+            await expect(waterfall_row(page, "main", "penutup")).to_have_text(
+                [
+                    "penutup",
+                    "3",
+                    "100,0%",
+                    "0,0%",
+                    "0,0%",
+                    "0,0%",
+                    "0,0%",
+                    "0,0%",
+                    re.compile("dtk"),
+                ]
+            )
+        finally:
+            await page.context.close()
+    assert errors == [], f"errors on the page: {errors}"
 
 
 async def test_the_graph_is_a_heat_map_with_clickable_nodes(page: Page) -> None:
