@@ -24,6 +24,7 @@ from ivr.domain.callerid import mask
 from ivr.engine.call import open_call
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import LibraryHolder
+from ivr.ops.live import MetricsWatcher
 from ivr.prompts.tts import Speaker
 from ivr.speech.dynamic import DynamicSounds, DynamicSpeech
 from ivr.speech.listener import SpeechListener
@@ -74,6 +75,8 @@ class IvrApp:
         self.store = store
         self.backends = backends
         self.speech = dynamic_speech(settings)
+        #: Counts calls and node exits for ``/metrics``.
+        self.watcher = MetricsWatcher()
         #: What AgiPort plays for prompts spoken at run time (None: no dynamic_audio_dir).
         self.voice = (
             DynamicSounds(self.speech, f"{settings.asterisk_sounds_prefix}/dynamic")
@@ -137,6 +140,7 @@ class IvrApp:
             uniqueid=headers.get("agi_uniqueid", ""),
             backends=self.backends,
             args=agi_args(headers),
+            watcher=self.watcher,
         )
         outcome = await run_call(ctx)
         log.info("call %s ended: %s", call_id, outcome.value)

@@ -1,13 +1,49 @@
-"""Logging setup. Phone numbers and IDs are masked before any line is written."""
+"""Logging setup. Phone numbers and IDs are masked before any line is written.
+
+Two formats: ``text`` (one human-readable line per record) and ``json`` (one JSON
+object per line, for a log shipper). A JSON line names the call the record is about
+(``call_id``, ``flow``, ``node``): the interpreter binds them with :func:`bind_call`
+and :func:`bind_node` in a :class:`~contextvars.ContextVar`, and each asyncio task
+runs in a copy of its creator's context, so a call's task (and any task it starts)
+sees its own call and no other.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 #: Runs of 7 or more digits (phone numbers, IDPEL, NIK), optionally after a '+',
 #: standing as numbers of their own (not inside a hex call id such as ``9f1234567ab``).
 LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])\+?\d{7,}(?![0-9A-Za-z])")
+
+#: The call the running task serves: (call id, flow, node); empty strings outside a call.
+#: One tuple in one variable, so binding a node is a single ``set``.
+_CALL: ContextVar[tuple[str, str, str]] = ContextVar("pln123_call", default=("", "", ""))
+
+LogFormat = Literal["text", "json"]
+
+
+def bind_call(call_id: str, flow: str) -> None:
+    """From now on, the current task's (and its new tasks') records are about this call."""
+    _CALL.set((call_id, flow, ""))
+
+
+def bind_node(flow: str, node: str) -> None:
+    """The current call is at ``node`` of ``flow`` (a subflow's name inside a subflow).
+
+    Runs before every node of every call: one ``get`` and one ``set``.
+    """
+    _CALL.set((_CALL.get()[0], flow, node))
+
+
+def bound_call() -> tuple[str, str, str]:
+    """The (call id, flow, node) the current task is bound to; empty strings if none."""
+    return _CALL.get()
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -32,10 +68,50 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str = "INFO") -> None:
-    """Log to stderr with masking."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line (newlines inside values are escaped).
+
+    Fields: ``time`` (ISO 8601, UTC, milliseconds), ``level``, ``logger``, ``message``,
+    ``exc`` and ``stack`` when the record has them, and ``call_id``, ``flow``, ``node``
+    when the record is about a call: the task's binding, or the record's own attributes
+    of those names (``extra={"call_id": ...}``) for a line logged about a call from
+    outside its task. Masking is the :class:`MaskingFilter`'s job, which runs before
+    the formatter on the handler :func:`setup_logging` builds.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        call_id, flow, node = _CALL.get()
+        call_id = getattr(record, "call_id", call_id)
+        if call_id:
+            entry["call_id"] = call_id
+            entry["flow"] = getattr(record, "flow", flow)
+            entry["node"] = getattr(record, "node", node)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str = "INFO", fmt: LogFormat = "text") -> None:
+    """Log to stderr with masking, as text lines or (``fmt="json"``) JSON lines."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    elif fmt == "text":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        raise ValueError(f"unknown log format {fmt!r} (text or json)")
     handler.addFilter(MaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

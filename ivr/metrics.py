@@ -4,7 +4,9 @@ One registry of the process's own (not prometheus_client's global one, so a test
 benchmark that builds several IVRs in one process counts each from zero through
 :func:`fresh_registry`). The engine reports calls and node exits through
 :class:`ivr.ops.live.MetricsWatcher`; the AGI connection, the guarded backends and the
-AMI watcher observe their own figures here.
+queue log (from AMI queue events) observe their own figures here. Code reads
+:data:`METRICS` through this module at each use (``metrics.METRICS.calls``), never a
+name imported once, so that :func:`fresh_registry` takes effect everywhere.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ class Metrics:
         registry = self.registry
         self.calls = Counter(
             "pln123_calls",
-            "Calls ended, by the flow they ran and their outcome"
-            " (contained, cso, abandoned).",
+            "Calls ended, by the flow they ran and their outcome (contained, cso, abandoned).",
             ["flow", "outcome"],
             registry=registry,
         )
@@ -59,8 +60,7 @@ class Metrics:
         )
         self.backend_seconds = Histogram(
             "pln123_backend_seconds",
-            "Seconds one backend call took, by backend call and result (ok, error,"
-            " timeout).",
+            "Seconds one backend call took, by backend call and result (ok, error, timeout).",
             ["backend", "result"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=registry,

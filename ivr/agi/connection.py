@@ -13,16 +13,22 @@ sequence replayed over streams and over this protocol). The guarantees stay the 
 - a connection that closes, at any point, is a :class:`CallerHungUp` for whoever reads
   next (lines already received are still read first); no busy loop, no traceback;
 - writes respect the transport's flow control (:meth:`drain` waits while it is paused).
+
+It also times Asterisk's answers (``pln123_agi_command_seconds``): from writing a
+command to the arrival of its first answer line, for the commands that do not wait for
+the caller (:data:`CALLER_COMMANDS` are the ones that do: their time is the caller's).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
+from ivr import metrics
 from ivr.agi.errors import AgiError, AgiProtocolError, CallerHungUp
 
 log = logging.getLogger("ivr.agi.server")
@@ -35,6 +41,25 @@ MAX_LINE_BYTES = 8192
 #: Lines received and not yet read; AGI answers one line per command, so more than a
 #: handful means a peer that is not speaking AGI.
 MAX_PENDING_LINES = 256
+
+#: Command lines that wait for the caller (a prompt played, keys or speech awaited, a
+#: dialplan application run): their answer comes when the caller is done, so their
+#: round trip says nothing of Asterisk's and they are not timed. Every other command
+#: (ANSWER, SET/GET VARIABLE, VERBOSE, HANGUP, CHANNEL STATUS...) is. Asterisk's
+#: commands are upper case as :mod:`ivr.agi.channel` sends them.
+CALLER_COMMANDS = (
+    b"STREAM FILE ",
+    b"CONTROL STREAM FILE ",
+    b"WAIT FOR DIGIT ",
+    b"GET DATA ",
+    b"GET OPTION ",
+    b"SAY ",
+    b"EXEC ",
+    b"RECORD FILE ",
+    b"SPEECH RECOGNIZE ",
+    b"RECEIVE ",
+    b"GOSUB ",
+)
 
 
 class ConnectionOwner(Protocol):
@@ -93,6 +118,8 @@ class AgiConnection(asyncio.Protocol):
         self._ended: Callable[[], AgiError] | None = None
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        #: ``perf_counter()`` when a timed command was written; 0.0: no answer to time.
+        self._sent_at = 0.0
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
@@ -181,6 +208,10 @@ class AgiConnection(asyncio.Protocol):
             if len(line) > MAX_LINE_BYTES:
                 self._fail(AgiProtocolError("AGI line too long"))
                 return
+            if self._sent_at:
+                # The first line of the answer (a ``100 Trying`` too: Asterisk answered).
+                metrics.METRICS.agi_command_seconds.observe(time.perf_counter() - self._sent_at)
+                self._sent_at = 0.0
             waiter = self._waiter
             if waiter is not None and not waiter.done():
                 self._waiter = None
@@ -203,6 +234,8 @@ class AgiConnection(asyncio.Protocol):
         on every AGI command.)"""
         line: asyncio.Future[bytes] = self._loop.create_future()
         if self._lines:
+            # A line that came before the command was written answers no timed command.
+            self._sent_at = 0.0
             line.set_result(self._lines.popleft())
         elif self._ended is not None:
             line.set_exception(self._ended())
@@ -213,10 +246,13 @@ class AgiConnection(asyncio.Protocol):
     # -- writing ----------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        """Send bytes; :class:`CallerHungUp` when the connection is already gone."""
+        """Send bytes (one command line); :class:`CallerHungUp` when the connection is
+        already gone. The answer's arrival is timed unless the command waits for the
+        caller (:data:`CALLER_COMMANDS`)."""
         transport = self._transport
         if transport is None or transport.is_closing():
             raise self._ended() if self._ended is not None else CallerHungUp("connection closed")
+        self._sent_at = 0.0 if data.startswith(CALLER_COMMANDS) else time.perf_counter()
         transport.write(data)
 
     @property

@@ -14,6 +14,11 @@ backend's own error text are masked the same way.
 The limit applies to awaiting: a backend that blocks the event loop (a synchronous
 query waiting on a locked file) cannot be interrupted by it. The embedded backends
 run sub-millisecond local queries; a site's network backends must be truly async.
+
+Every call that ends is timed in ``pln123_backend_seconds{backend, result}``:
+``backend`` is the call's name (``CRM caller lookup``), ``result`` is ``ok``, ``error``
+or ``timeout`` (the guard's own limit expired). A cancelled call is not counted: it
+says nothing of the backend.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from ivr import metrics
 from ivr.backends.ports import (
     Ap2tPort,
     ApktPort,
@@ -78,36 +84,48 @@ class _Guard:
 
     async def run(self, what: str, about: str, call: Callable[[], Awaitable[T]]) -> T:
         """``call()`` within the limit; ``what`` names the call, ``about`` (a phone number
-        or ID) is masked in any message."""
-        started = time.monotonic()
+        or ID) is masked in any message. The time taken is observed under ``what``."""
+        started = time.perf_counter()
         limit: asyncio.Timeout | None = None
         try:
             if not self.armed:
-                return await call()
-            async with asyncio.timeout(self.timeout) as limit:
                 result = await call()
+            else:
+                async with asyncio.timeout(self.timeout) as limit:
+                    result = await call()
         except TimeoutError as exc:
+            expired = limit is not None and limit.expired()
+            elapsed = _observe(what, "timeout" if expired else "error", started)
             label = _label(what, about)
-            elapsed = time.monotonic() - started
-            if limit is not None and limit.expired():
+            if expired:
                 message = f"{label}: no answer within {self.timeout:g} s"
             else:
                 message = f"{label} failed: {_reason(exc)}"
             log.warning("backend %s after %.0f ms", message, elapsed * 1000)
-            if limit is not None and limit.expired():
+            if expired:
                 raise BackendTimeout(message) from exc
             raise BackendError(message) from exc
         except BackendError as exc:
+            _observe(what, "error", started)
             label = _label(what, about)
             message = f"{label} failed: {scrub(str(exc)) or 'backend error'}"
             log.warning("backend %s", message)
             raise BackendError(message) from exc
         except Exception as exc:
+            _observe(what, "error", started)
             label = _label(what, about)
             message = f"{label} failed: {_reason(exc)}"
             log.warning("backend %s", message)
             raise BackendError(message) from exc
+        _observe(what, "ok", started)
         return result
+
+
+def _observe(what: str, result: str, started: float) -> float:
+    """Observe a call to ``what`` that began at ``perf_counter()`` ``started``; its seconds."""
+    elapsed = time.perf_counter() - started
+    metrics.METRICS.backend_seconds.labels(what, result).observe(elapsed)
+    return elapsed
 
 
 def _label(what: str, about: str) -> str:

@@ -56,7 +56,7 @@ def serve() -> None:
     from ivr.store.calls import CallStore
 
     settings = _settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     tune_allocator()
     _check_speech_model(settings)
     try:
@@ -415,7 +415,7 @@ def up() -> None:
     from ivr.tools.sandbox_env import MissingSecret, sandbox_from_settings
 
     settings = _settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     tune_allocator()
     _check_speech_model(settings)
     holder = LibraryHolder(settings.flows_dir, settings.audio_dir, KIT)

@@ -16,6 +16,7 @@ from ivr.engine.journey import CallResult, CsoReason, Exit, Journey, call_result
 from ivr.engine.kinds import Reason, StepResult
 from ivr.engine.model import CSO_NODE, Flow, NodeBase
 from ivr.engine.port import EVENT_CALL_END, EVENT_CALL_START, CallerHungUp, Outcome
+from ivr.logs import bind_call, bind_node
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def _label(flow: Flow, top: str, node: NodeBase) -> str:
 
 async def run_call(ctx: CallContext) -> Outcome:
     """Run the call to its end and close its record; the outcome."""
+    bind_call(ctx.call_id, ctx.flow_name)
     if ctx.watcher is not None:
         ctx.watcher.call_started(ctx.flow_name)
     await ctx.port.event(EVENT_CALL_START, {"CallId": ctx.call_id, "Flow": ctx.flow_name})
@@ -164,6 +166,7 @@ async def _walk(ctx: CallContext) -> Outcome:
         node = flow.nodes[node_id]
         ctx.path.append(_label(flow, ctx.flow_name, node))
         entered = time.monotonic()
+        bind_node(flow.flow, node.id)
         try:
             result = await flow.kinds[node.kind].run(node, ctx, flow)
         except CallerHungUp:
