@@ -6,7 +6,7 @@
 #   - a virtualenv in .venv with the project and its dev tools
 #   - the sandbox Asterisk root under .cache/asterisk/root (Debian unstable, built once)
 #   - pln123.toml (kept out of git) with a random AMI secret and SIP password, and two
-#     demo CSOs (cso1, cso2) with random page tokens
+#     demo CSOs (cso1, cso2) and a demo ops user (ops1) with random page tokens
 # Needs root for apt-get and debootstrap.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -71,6 +71,16 @@ token = "$(token)"
 interface = "Local/cso2@pln123-test-agents/n"
 queues = ["periksa", "status", "tambah_daya", "pln_mobile", "umum"]
 penalty = 1
+TOML
+fi
+if ! grep -q '^\[ops\.' pln123.toml; then
+    log "adding the demo ops user ops1 to pln123.toml"
+    cat >> pln123.toml <<TOML
+
+# Operations users of the ops page (http://127.0.0.1:8123/ops): statistics, no calls.
+[ops.ops1]
+name = "Ops 1"
+token = "$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(18))')"
 TOML
 fi
 log "ready"

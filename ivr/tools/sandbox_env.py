@@ -40,7 +40,7 @@ def sandbox_from_settings(settings: Settings) -> AsteriskSandbox:
 
 def serve_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment that makes a ``pln123 serve`` child read these settings (ports,
-    secret, files, the page and its agents), on top of ``base`` (default: this
+    secret, files, the pages, their agents and ops users), on top of ``base`` (default: this
     process's environment without any ``PLN123_`` variable and without a config file).
     """
     env = {k: v for k, v in (os.environ if base is None else base).items()}
@@ -60,6 +60,12 @@ def serve_env(settings: Settings, base: dict[str, str] | None = None) -> dict[st
             {
                 agent_id: {**agent.model_dump(), "token": agent.token.get_secret_value()}
                 for agent_id, agent in settings.agents.items()
+            }
+        ),
+        PLN123_OPS=json.dumps(
+            {
+                user_id: {**user.model_dump(), "token": user.token.get_secret_value()}
+                for user_id, user in settings.ops.items()
             }
         ),
     )

@@ -228,3 +228,93 @@ def test_bad_input_exits_2_with_a_message(known_store: Path, args: list[str], me
     code, output = _cli(known_store, *args)
     assert code == 2
     assert message in output
+
+
+class _DownCustomers:
+    """Customer data that is down."""
+
+    async def find(self, idpel_or_meter: str) -> None:
+        raise ConnectionError("customer database unreachable")
+
+
+class _SilentCustomers:
+    """Customer data that never answers."""
+
+    async def find(self, idpel_or_meter: str) -> None:
+        await asyncio.Event().wait()
+
+
+class _BuggyCustomers:
+    """Customer data whose adapter has a bug (not wrapped in the guard)."""
+
+    async def find(self, idpel_or_meter: str) -> None:
+        raise RuntimeError("bug")
+
+
+@pytest.mark.parametrize(
+    ("customers", "guard", "reason"),
+    [
+        (_DownCustomers(), True, "backend"),
+        (_SilentCustomers(), True, "timeout"),
+        (_BuggyCustomers(), False, "error"),
+    ],
+    ids=["down", "silent", "bug"],
+)
+async def test_a_fault_is_the_cso_reason(
+    customers: object, guard: bool, reason: str, tmp_path: Path
+) -> None:
+    """The customer lookup fails after the IDPEL: the lookup node leaves by ``error``
+    and the call is queued, each saying what failed."""
+    from dataclasses import replace
+
+    from ivr.backends.guarded import guarded
+    from ivr.backends.ports import Backends
+    from ivr.tools.scenario.model import Expect
+    from tests.support import run_in_simulator
+
+    def adapt(backends: Backends) -> Backends:
+        broken = replace(backends, customers=customers)  # type: ignore[arg-type]
+        return guarded(broken, 0.05) if guard else broken
+
+    scenario = load_scenario(REPO / "tests" / "scenarios" / "periksa_dipandu_lengkap.yaml")
+    result = await run_in_simulator(
+        scenario.model_copy(update={"expect": Expect()}), tmp_path, adapt
+    )
+    assert result.summary is not None and result.summary.outcome == "queued"
+    with sqlite3.connect(tmp_path / "calls.sqlite3") as conn:
+        (call_id, ops_result, cso_reason) = conn.execute(
+            "SELECT id, result, cso_reason FROM calls"
+        ).fetchone()
+        journey = read_journey(conn, call_id)
+    assert (ops_result, cso_reason) == ("cso", reason)
+    lookup, queued = journey[-2], journey[-1]
+    assert (lookup["node"], lookup["exit"], lookup["cause"]) == ("cari_pelanggan", "error", reason)
+    assert (queued["exit"], queued["cause"]) == ("cso", reason)
+
+
+async def test_an_answer_after_a_fault_makes_the_route_the_flows(tmp_path: Path) -> None:
+    """The CRM is down at the greeting (its node leaves by ``error``), then the caller
+    picks the CSO option themselves: the reason is the caller's, not the backend's."""
+    from dataclasses import replace
+
+    from ivr.backends.guarded import guarded
+    from ivr.backends.ports import Backends
+    from ivr.tools.scenario.model import Expect
+    from tests.support import run_in_simulator
+
+    class DownCrm:
+        async def caller(self, phone: str) -> None:
+            raise ConnectionError("CRM unreachable")
+
+    def adapt(backends: Backends) -> Backends:
+        return guarded(replace(backends, crm=DownCrm()), 0.05)
+
+    scenario = load_scenario(REPO / "tests" / "scenarios" / "menu_status_ke_cso.yaml")
+    scenario = scenario.model_copy(update={"answers": {"menu": "cso"}, "expect": Expect()})
+    result = await run_in_simulator(scenario, tmp_path, adapt)
+    assert result.summary is not None and result.summary.outcome == "queued"
+    with sqlite3.connect(tmp_path / "calls.sqlite3") as conn:
+        (call_id, cso_reason) = conn.execute("SELECT id, cso_reason FROM calls").fetchone()
+        journey = read_journey(conn, call_id)
+    assert journey[0]["exit"] == "error" and journey[0]["cause"] == "backend"
+    assert cso_reason == "caller"
