@@ -201,47 +201,42 @@ class QueueLog:
         log.info("queue %s: caller %s joined (%d waiting)", queue, uniqueid, waiting)
 
     def _connect(self, event: AmiEventLike, queue: str, uniqueid: str) -> None:
-        answered_at = _at(event)
-        hold = _hold_time(event)
-        # Without the join (it came before the IVR started) the row starts here, its
-        # join put back by Asterisk's HoldTime.
-        joined_at = answered_at - hold if hold is not None else answered_at
-        row = self._conn.execute(
-            "INSERT INTO queue_calls (uniqueid, queue, pop_id, joined_at, answered_at,"
-            " wait_seconds) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (uniqueid) DO UPDATE SET answered_at = excluded.answered_at,"
-            " wait_seconds = MAX(excluded.answered_at - queue_calls.joined_at, 0)"
-            " WHERE queue_calls.answered_at IS NULL AND queue_calls.abandoned_at IS NULL"
-            " RETURNING wait_seconds",
-            (
-                uniqueid,
-                queue,
-                event.variables.get(POP_ID_VARIABLE, ""),
-                joined_at,
-                answered_at,
-                max(answered_at - joined_at, 0.0),
-            ),
-        ).fetchone()
-        self._gone(queue, uniqueid)
-        if row is not None:
+        wait = self._leave(event, queue, uniqueid, "answered_at")
+        if wait is not None:
             log.info(
                 "queue %s: caller %s answered by %s after %.1f s (%d waiting)",
                 queue,
                 uniqueid,
                 event.get("membername") or event.get("interface"),
-                row[0],
+                wait,
                 self.waiting(queue),
             )
 
     def _abandon(self, event: AmiEventLike, queue: str, uniqueid: str) -> None:
-        abandoned_at = _at(event)
+        wait = self._leave(event, queue, uniqueid, "abandoned_at")
+        if wait is not None:
+            log.info(
+                "queue %s: caller %s abandoned after %.1f s (%d waiting)",
+                queue,
+                uniqueid,
+                wait,
+                self.waiting(queue),
+            )
+
+    def _leave(self, event: AmiEventLike, queue: str, uniqueid: str, column: str) -> float | None:
+        """Record that the caller was answered or abandoned (``column``), once; the
+        seconds since the join, or None when the row had already ended."""
+        assert column in ("answered_at", "abandoned_at")
+        at = _at(event)
         hold = _hold_time(event)
-        joined_at = abandoned_at - hold if hold is not None else abandoned_at
+        # Without the join (it came before the IVR started) the row starts here, its
+        # join put back by Asterisk's HoldTime.
+        joined_at = at - hold if hold is not None else at
         row = self._conn.execute(
-            "INSERT INTO queue_calls (uniqueid, queue, pop_id, joined_at, abandoned_at,"
+            f"INSERT INTO queue_calls (uniqueid, queue, pop_id, joined_at, {column},"
             " wait_seconds) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (uniqueid) DO UPDATE SET abandoned_at = excluded.abandoned_at,"
-            " wait_seconds = MAX(excluded.abandoned_at - queue_calls.joined_at, 0)"
+            f" ON CONFLICT (uniqueid) DO UPDATE SET {column} = excluded.{column},"
+            f" wait_seconds = MAX(excluded.{column} - queue_calls.joined_at, 0)"
             " WHERE queue_calls.answered_at IS NULL AND queue_calls.abandoned_at IS NULL"
             " RETURNING wait_seconds",
             (
@@ -249,19 +244,12 @@ class QueueLog:
                 queue,
                 event.variables.get(POP_ID_VARIABLE, ""),
                 joined_at,
-                abandoned_at,
-                max(abandoned_at - joined_at, 0.0),
+                at,
+                max(at - joined_at, 0.0),
             ),
         ).fetchone()
         self._gone(queue, uniqueid)
-        if row is not None:
-            log.info(
-                "queue %s: caller %s abandoned after %.1f s (%d waiting)",
-                queue,
-                uniqueid,
-                row[0],
-                self.waiting(queue),
-            )
+        return None if row is None else float(row[0])
 
     def _gone(self, queue: str, uniqueid: str) -> None:
         """The caller is out of the queue (answered, abandoned, or left otherwise)."""
