@@ -103,23 +103,11 @@ def _left(
     via: str = "",
 ) -> None:
     """Record that the call left ``node``: in the journey, the store and the watcher."""
-    record = ctx.journey.left(
-        flow.flow, node.id, exit, entered, target=target, cause=cause, via=via
-    )
-    ctx.store.record_exit(
-        ctx.call_id,
-        record.seq,
-        record.flow,
-        record.node,
-        record.exit.value,
-        record.target,
-        record.cause,
-        record.via,
-        record.seconds,
-        record.at,
-    )
-    if ctx.watcher is not None:
-        ctx.watcher.node_left(flow.flow, node.id, exit)
+    record = ctx.journey.left(flow.flow, node.id, exit, entered, target, cause or "", via)
+    ctx.store.record_exit(ctx.call_id, record)
+    watcher = ctx.watcher
+    if watcher is not None:
+        watcher.node_left(record.flow, record.node, exit)
 
 
 def _step_left(

@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ivr.engine.port import Outcome
 
@@ -85,13 +85,13 @@ def call_result(outcome: Outcome, variables: Mapping[str, str]) -> CallResult:
     return CallResult.ABANDONED
 
 
-@dataclass(frozen=True, slots=True)
-class NodeExit:
+class NodeExit(NamedTuple):
     """One node of one call: entered, then left by ``exit`` toward ``target``.
 
     ``cause``: for ``cso`` and ``error`` exits, the :class:`CsoReason` it stands for;
     ``via``: ``dtmf`` or ``speech`` when the caller answered here; ``at``: epoch
-    seconds of the exit.
+    seconds of the exit. A named tuple, not a dataclass: one is made for every node
+    of every call, and the store writes it as it is.
     """
 
     seq: int
@@ -122,6 +122,8 @@ class Journey:
     """One call's exits so far, and the reason a CSO would be given now."""
 
     started: float = field(default_factory=time.monotonic)
+    #: Epoch seconds at monotonic time 0 (exits are stamped without a second clock read).
+    epoch: float = field(default_factory=lambda: time.time() - time.monotonic())
     exits: list[NodeExit] = field(default_factory=list)
     #: The latest event that pointed toward a CSO; an answer given clears it.
     pending: CsoReason | None = None
@@ -134,25 +136,20 @@ class Journey:
         node: str,
         exit: Exit,
         entered: float,
-        *,
         target: str = "",
-        cause: CsoReason | None = None,
+        cause: str = "",
         via: str = "",
     ) -> NodeExit:
-        """Record that the call left ``node`` (entered at monotonic time ``entered``)."""
+        """Record that the call left ``node`` (entered at monotonic time ``entered``).
+
+        Runs for every node of every call: positional arguments, one clock read.
+        """
+        exits = self.exits
         now = time.monotonic()
         record = NodeExit(
-            len(self.exits),
-            flow,
-            node,
-            exit,
-            target,
-            cause.value if cause is not None else "",
-            via,
-            now - entered,
-            time.time(),
+            len(exits), flow, node, exit, target, cause, via, now - entered, self.epoch + now
         )
-        self.exits.append(record)
+        exits.append(record)
         return record
 
     @property

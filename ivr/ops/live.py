@@ -16,6 +16,7 @@ from prometheus_client import Counter, Histogram
 
 from ivr import metrics
 from ivr.engine.journey import CallResult, CsoReason, Exit
+from ivr.fast_metrics import CounterChild
 
 
 class MetricsWatcher:
@@ -23,7 +24,7 @@ class MetricsWatcher:
 
     def __init__(self) -> None:
         self._metrics: metrics.Metrics | None = None
-        self._exits: dict[tuple[str, str, Exit], Counter] = {}
+        self._exits: dict[tuple[str, str, Exit], CounterChild] = {}
         self._calls: dict[tuple[str, CallResult], Counter] = {}
         self._cso: dict[tuple[str, CsoReason], Counter] = {}
         self._seconds: dict[str, Histogram] = {}
@@ -43,12 +44,14 @@ class MetricsWatcher:
         self._current().active_calls.inc()
 
     def node_left(self, flow: str, node: str, exit: Exit) -> None:
-        current = self._current()
-        key = (flow, node, exit)
-        child = self._exits.get(key)
-        if child is None:
-            child = self._exits[key] = current.node_exits.labels(flow, node, exit.value)
-        child.inc()
+        # Runs for every node of every call: the cache is checked before the registry.
+        child = self._exits.get((flow, node, exit))
+        if child is None or metrics.METRICS is not self._metrics:
+            current = self._current()
+            child = self._exits[flow, node, exit] = current.node_exits.labels(
+                flow, node, exit.value
+            )
+        child.value += 1
 
     def call_ended(
         self, flow: str, result: CallResult, cso_reason: CsoReason | None, seconds: float

@@ -33,6 +33,11 @@ from ivr.store.queue_calls import percentile, queue_stats
 
 #: A later call within this time makes a contained call not truly contained.
 REPEAT_WINDOW = timedelta(hours=24)
+#: Node exits of the calls that started in a range are read from the exits stamped
+#: from its start (less a minute of clock slack) to this long after its end: no call
+#: lasts a day, and the bound keeps the scan on the journeys' time index.
+CALL_SPAN_LIMIT = timedelta(days=1)
+CLOCK_SLACK = timedelta(minutes=1)
 #: Hours the per-hour series fills in (empty hours included) before it lists only the
 #: hours that had calls: a range of two months at most.
 MAX_FILLED_HOURS = 24 * 62
@@ -112,7 +117,7 @@ def compute_stats(
             "p90": _rounded(percentile(aht, 0.9)),
         },
         "calls_by_hour": _by_hour(rows, since, until, zone),
-        "flows": _flows(conn, where, params),
+        "flows": _flows(conn, where, params, since, until),
         "queues": queue_stats(conn, since.timestamp(), until.timestamp()),
     }
 
@@ -195,13 +200,21 @@ def _by_hour(
     ]
 
 
-def _flows(conn: sqlite3.Connection, where: str, params: tuple[str, ...]) -> dict[str, Any]:
+def _flows(
+    conn: sqlite3.Connection,
+    where: str,
+    params: tuple[str, ...],
+    since: datetime,
+    until: datetime,
+) -> dict[str, Any]:
     """flow -> node -> entered, exits by kind, exits by target, median seconds."""
     nodes: dict[str, dict[str, _Node]] = defaultdict(dict)
+    window = ((since - CLOCK_SLACK).timestamp(), (until + CALL_SPAN_LIMIT).timestamp())
     for flow, node_id, exit, target, seconds in conn.execute(
         "SELECT j.flow, j.node, j.exit, j.target, j.seconds FROM journeys j"
-        f" WHERE j.call_id IN (SELECT id FROM calls WHERE {where})",
-        params,
+        " WHERE j.at >= ? AND j.at < ?"
+        f" AND j.call_id IN (SELECT id FROM calls WHERE {where})",
+        (*window, *params),
     ):
         node = nodes[flow].get(node_id)
         if node is None:

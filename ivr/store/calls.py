@@ -137,7 +137,7 @@ class CallStore:
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._checkpointer = Checkpointer(path)
         #: Node exits not yet written: (call id, exit).
-        self._exits: list[tuple[Any, ...]] = []
+        self._exits: list[tuple[str, tuple[Any, ...]]] = []
         self._flush_timer: asyncio.TimerHandle | None = None
 
     @property
@@ -204,24 +204,13 @@ class CallStore:
         await self._run(work)
         return pop_id
 
-    def record_exit(
-        self,
-        call_id: str,
-        seq: int,
-        flow: str,
-        node: str,
-        exit: str,
-        target: str,
-        cause: str,
-        via: str,
-        seconds: float,
-        at: float,
-    ) -> None:
-        """Keep one node exit of a call's journey (see :class:`ivr.engine.journey.
-        NodeExit`); it is in the file within :data:`EXIT_FLUSH_SECONDS` (all calls'
-        exits in one transaction), and at once when the call ends. A crash loses at
-        most that last fraction of a second."""
-        self._exits.append((call_id, seq, flow, node, exit, target, cause, via, seconds, at))
+    def record_exit(self, call_id: str, exit: tuple[Any, ...]) -> None:
+        """Keep one node exit of a call's journey: ``exit`` is ``(seq, flow, node, exit,
+        target, cause, via, seconds, at)`` (an :class:`ivr.engine.journey.NodeExit`).
+        It is in the file within :data:`EXIT_FLUSH_SECONDS` (all calls' exits in one
+        transaction), and at once when the call ends. A crash loses at most that last
+        fraction of a second."""
+        self._exits.append((call_id, exit))
         if self._flush_timer is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -308,11 +297,11 @@ class CallStore:
         return read_summary(self._conn, call_id)
 
 
-def _insert_exits(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+def _insert_exits(conn: sqlite3.Connection, rows: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
     conn.executemany(
         "INSERT INTO journeys (call_id, seq, flow, node, exit, target, cause, via, seconds, at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
+        [(call_id, *exit) for call_id, exit in rows],
     )
 
 
@@ -329,8 +318,10 @@ def read_journey(conn: sqlite3.Connection, call_id: str) -> list[dict[str, Any]]
             "seconds": seconds,
         }
         for flow, node, exit, target, cause, via, seconds in conn.execute(
+            # Journeys are indexed by time: the call's own start bounds the scan.
             "SELECT flow, node, exit, target, cause, via, seconds FROM journeys"
-            " WHERE call_id = ? ORDER BY seq",
+            " WHERE at >= (SELECT unixepoch(started_at) - 60 FROM calls"
+            " WHERE id = ?1) AND call_id = ?1 ORDER BY seq",
             (call_id,),
         )
     ]

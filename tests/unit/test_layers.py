@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("steps", "actions", "tables", "ops"),
     ("engine",),
     ("backends", "store", "prompts"),
-    ("domain", "language", "config", "logs", "tuning", "metrics"),
+    ("domain", "language", "config", "logs", "tuning", "metrics", "fast_metrics"),
 ]
 RANK = {name: len(LAYERS) - index for index, names in enumerate(LAYERS) for name in names}
 #: Imports from a lower layer to a higher one that are allowed (the issue's budget is 2).

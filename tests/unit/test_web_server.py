@@ -214,8 +214,8 @@ def _add_call(
     )
     conn.execute(
         "INSERT INTO journeys (call_id, seq, flow, node, exit, target, seconds, at)"
-        " VALUES (?, 1, 'main', 'menu', 'next', 'periksa', 4.0, 0)",
-        (call_id,),
+        " VALUES (?, 1, 'main', 'menu', 'next', 'periksa', 4.0, ?)",
+        (call_id, started.timestamp() + 4.0),
     )
 
 
