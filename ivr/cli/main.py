@@ -13,6 +13,8 @@ import click
 from pydantic import ValidationError
 
 from ivr.backends.ports import Backends
+from ivr.cli.audit import audit
+from ivr.cli.outage import outage
 from ivr.cli.prompts import prompts
 from ivr.cli.stats import stats
 from ivr.config import Settings, load_settings
@@ -468,6 +470,8 @@ def demo_seed() -> None:
 
 cli.add_command(prompts)
 cli.add_command(stats)
+cli.add_command(outage)
+cli.add_command(audit)
 
 
 if __name__ == "__main__":

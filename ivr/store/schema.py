@@ -219,6 +219,42 @@ MIGRATIONS: list[str] = [
     DROP INDEX journeys_call;
     CREATE INDEX journeys_at ON journeys(at);
     """,
+    # 11: what ops control without a code change: outage announcements (gangguan
+    # meluas) and what callers did after hearing one, the audit log of every control
+    # change, and a counter each change bumps so workers see a change by polling it
+    """
+    CREATE TABLE outages (
+        id INTEGER PRIMARY KEY,
+        units TEXT NOT NULL,
+        area_codes TEXT NOT NULL DEFAULT '[]',
+        message TEXT NOT NULL,
+        report_number TEXT NOT NULL DEFAULT '',
+        starts_at REAL NOT NULL,
+        until REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        ended_at REAL,
+        ended_by TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE outage_events (
+        outage_id INTEGER NOT NULL,
+        call_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (outage_id, call_id, event)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        before TEXT,
+        after TEXT
+    );
+    CREATE INDEX audit_at ON audit(at);
+    CREATE TABLE control_version (version INTEGER NOT NULL);
+    INSERT INTO control_version (version) VALUES (0);
+    """,
 ]
 
 

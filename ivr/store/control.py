@@ -1,0 +1,404 @@
+"""What ops control without a code change, in SQLite: outage announcements, what callers
+did after hearing one, and the audit log of every control change.
+
+Every change is one ``BEGIN IMMEDIATE`` transaction that writes the change, its
+``audit`` row and a bump of ``control_version`` together: the audit log never misses
+a change nor shows one that did not happen, and a worker that polls the one-row
+``control_version`` (a microsecond read) knows when to re-read what it caches
+(:class:`OutageBoard`). Times are epoch seconds, given by the caller (``now``) so tests
+need no clock.
+
+Audit rows hold who changed what and the record before and after, never a caller's
+phone number: outages name units and area codes only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ivr.domain.outages import EVENTS, Outage, format_time, normalise_area_code, normalise_name
+from ivr.store.calls import connect
+from ivr.store.schema import migrate
+
+__all__ = [
+    "AuditEntry",
+    "ControlError",
+    "OutageBoard",
+    "active_outages",
+    "add_outage",
+    "control_version",
+    "end_outage",
+    "get_outage",
+    "list_outages",
+    "outage_counts",
+    "read_audit",
+    "record_audit",
+    "record_outage_event",
+    "transaction",
+]
+
+log = logging.getLogger(__name__)
+
+_OUTAGE_COLUMNS = (
+    "id, units, area_codes, message, report_number, starts_at, until, created_by,"
+    " ended_at, ended_by"
+)
+
+
+class ControlError(ValueError):
+    """A control change that cannot be made (an unknown outage, one already over)."""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One control change: who (``actor``), what (``action``, e.g. ``outage.end``) on
+    what (``subject``, e.g. ``outage:3``), and the record before and after (None where
+    there was none)."""
+
+    id: int
+    at: float
+    actor: str
+    action: str
+    subject: str
+    before: Any
+    after: Any
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "subject": self.subject,
+            "before": self.before,
+            "after": self.after,
+        }
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception; a control change
+    of another kind (hours, holidays) writes itself and :func:`record_audit` inside one."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def record_audit(
+    conn: sqlite3.Connection,
+    actor: str,
+    action: str,
+    subject: str,
+    before: Any,
+    after: Any,
+    now: float,
+) -> int:
+    """Log a control change and bump :func:`control_version`; returns the row id.
+
+    Inside a transaction (:func:`transaction`) it joins it, so the change, its audit
+    row and the version bump commit together; outside one it makes its own.
+    """
+    if not conn.in_transaction:
+        with transaction(conn):
+            return record_audit(conn, actor, action, subject, before, after, now)
+    cursor = conn.execute(
+        "INSERT INTO audit (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+        (now, actor, action, subject, _json(before), _json(after)),
+    )
+    conn.execute("UPDATE control_version SET version = version + 1")
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def read_audit(
+    conn: sqlite3.Connection, since: float | None = None, limit: int = 200
+) -> list[AuditEntry]:
+    """Audit rows at or after ``since`` (all when None), newest first, at most ``limit``."""
+    rows = conn.execute(
+        "SELECT id, at, actor, action, subject, before, after FROM audit"
+        " WHERE at >= ? ORDER BY at DESC, id DESC LIMIT ?",
+        (-math.inf if since is None else since, limit),
+    ).fetchall()
+    return [
+        AuditEntry(
+            id=row[0],
+            at=row[1],
+            actor=row[2],
+            action=row[3],
+            subject=row[4],
+            before=None if row[5] is None else json.loads(row[5]),
+            after=None if row[6] is None else json.loads(row[6]),
+        )
+        for row in rows
+    ]
+
+
+def control_version(conn: sqlite3.Connection) -> int:
+    """The number of control changes made so far: a worker re-reads when it moves."""
+    (version,) = conn.execute("SELECT version FROM control_version").fetchone()
+    return int(version)
+
+
+# -- outages ----------------------------------------------------------------------------
+
+
+def _outage(row: Sequence[Any]) -> Outage:
+    return Outage(
+        id=row[0],
+        units=tuple(json.loads(row[1])),
+        area_codes=tuple(json.loads(row[2])),
+        message=row[3],
+        report_number=row[4],
+        starts_at=row[5],
+        until=row[6],
+        created_by=row[7],
+        ended_at=row[8],
+        ended_by=row[9],
+    )
+
+
+def add_outage(
+    conn: sqlite3.Connection,
+    *,
+    units: Sequence[str],
+    message: str,
+    until: float,
+    area_codes: Sequence[str] = (),
+    report_number: str = "",
+    starts_at: float | None = None,
+    actor: str,
+    now: float,
+) -> int:
+    """Store a new outage (checked beforehand: :func:`ivr.domain.outages.check_new_outage`)
+    from ``starts_at`` (default ``now``) to ``until``; returns its id. Audit
+    ``outage.add``."""
+    start = now if starts_at is None else starts_at
+    if not units:
+        raise ControlError("an outage needs at least one unit")
+    if until <= start:
+        raise ControlError(f"until {format_time(until)} is not after {format_time(start)}")
+    with transaction(conn):
+        cursor = conn.execute(
+            "INSERT INTO outages (units, area_codes, message, report_number, starts_at, until,"
+            " created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                json.dumps(list(units), ensure_ascii=False),
+                json.dumps(list(area_codes)),
+                message,
+                report_number,
+                start,
+                until,
+                actor,
+            ),
+        )
+        assert cursor.lastrowid is not None
+        outage_id = cursor.lastrowid
+        added = _get(conn, outage_id)
+        assert added is not None
+        record_audit(conn, actor, "outage.add", f"outage:{outage_id}", None, added.as_json(), now)
+    return outage_id
+
+
+def _get(conn: sqlite3.Connection, outage_id: int) -> Outage | None:
+    row = conn.execute(f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE id = ?", (outage_id,))
+    found = row.fetchone()
+    return None if found is None else _outage(found)
+
+
+def get_outage(conn: sqlite3.Connection, outage_id: int) -> Outage | None:
+    """One outage by id, or None."""
+    return _get(conn, outage_id)
+
+
+def end_outage(conn: sqlite3.Connection, outage_id: int, actor: str, now: float) -> Outage:
+    """End an outage by hand at ``now``; returns it as ended. Audit ``outage.end``.
+
+    :class:`ControlError` when there is no such outage, or it is already over (ended by
+    hand, or its ``until`` has passed).
+    """
+    with transaction(conn):
+        before = _get(conn, outage_id)
+        if before is None:
+            raise ControlError(f"there is no outage {outage_id}")
+        if before.ended_at is not None:
+            raise ControlError(
+                f"outage {outage_id} was already ended at {format_time(before.ended_at)}"
+                f" by {before.ended_by}"
+            )
+        if before.until <= now:
+            raise ControlError(f"outage {outage_id} already expired at {format_time(before.until)}")
+        conn.execute(
+            "UPDATE outages SET ended_at = ?, ended_by = ? WHERE id = ?", (now, actor, outage_id)
+        )
+        after = _get(conn, outage_id)
+        assert after is not None
+        record_audit(
+            conn, actor, "outage.end", f"outage:{outage_id}", before.as_json(), after.as_json(), now
+        )
+    return after
+
+
+def list_outages(conn: sqlite3.Connection, *, include_ended: bool = True) -> list[Outage]:
+    """Every outage, newest first; ``include_ended=False`` leaves out those ended by
+    hand (expired ones stay: whether one has expired depends on the time)."""
+    where = "" if include_ended else " WHERE ended_at IS NULL"
+    rows = conn.execute(f"SELECT {_OUTAGE_COLUMNS} FROM outages{where} ORDER BY id DESC")
+    return [_outage(row) for row in rows]
+
+
+def active_outages(conn: sqlite3.Connection, now: float, *, upcoming: bool = False) -> list[Outage]:
+    """Outages callers hear at ``now`` (not ended by hand, ``starts_at <= now < until``),
+    newest first; ``upcoming=True`` adds those that start later."""
+    start = math.inf if upcoming else now
+    rows = conn.execute(
+        f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE ended_at IS NULL AND until > ?"
+        " AND starts_at <= ? ORDER BY id DESC",
+        (now, start),
+    )
+    return [_outage(row) for row in rows]
+
+
+def record_outage_event(
+    conn: sqlite3.Connection, outage_id: int, call_id: str, event: str, at: float
+) -> bool:
+    """Note what a call did after hearing an outage (:data:`~ivr.domain.outages.EVENTS`);
+    each event counts once per call. True when it was new."""
+    if event not in EVENTS:
+        raise ControlError(f"unknown outage event {event!r}; known: {', '.join(EVENTS)}")
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO outage_events (outage_id, call_id, event, at) VALUES (?, ?, ?, ?)",
+        (outage_id, call_id, event, at),
+    )
+    return cursor.rowcount == 1
+
+
+def outage_counts(
+    conn: sqlite3.Connection, ids: Sequence[int] | None = None
+) -> dict[int, dict[str, int]]:
+    """Calls per event for each outage (every outage when ``ids`` is None), zeros
+    included: ``{3: {"heard": 40, "attached": 31, "cso": 6, "hung_up": 3}}``."""
+    if ids is None:
+        ids = [row[0] for row in conn.execute("SELECT id FROM outages ORDER BY id")]
+    counts = {outage_id: dict.fromkeys(EVENTS, 0) for outage_id in ids}
+    if not counts:
+        return counts
+    marks = ", ".join("?" * len(counts))
+    rows = conn.execute(
+        "SELECT outage_id, event, COUNT(*) FROM outage_events"
+        f" WHERE outage_id IN ({marks}) GROUP BY outage_id, event",
+        list(counts),
+    )
+    for outage_id, event, count in rows:
+        if event in counts[outage_id]:
+            counts[outage_id][event] = count
+    return counts
+
+
+# -- the call path's view ---------------------------------------------------------------
+
+
+class OutageBoard:
+    """The outages in force, in memory, for the call path.
+
+    :meth:`refresh` reads ``control_version`` (at most every ``poll_seconds``) and
+    re-reads the outages only when it moved, or ``reread_seconds`` have passed (a
+    scheduled outage starting); expiry needs no read, as :meth:`covering` checks each
+    outage's times against ``now``. Lookups are a dict by normalised unit name and by
+    area code.
+
+    A store error never reaches a call: it is logged once (until a read succeeds
+    again) and the last good list stays.
+    """
+
+    def __init__(
+        self, path: Path, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
+    ) -> None:
+        self.path = path
+        self.poll_seconds = poll_seconds
+        self.reread_seconds = reread_seconds
+        self._conn: sqlite3.Connection | None = None
+        self._version: int | None = None
+        self._checked_at = -math.inf
+        self._read_at = -math.inf
+        self._failing = False
+        self._by_name: dict[str, tuple[Outage, ...]] = {}
+        self._by_area_code: dict[str, tuple[Outage, ...]] = {}
+
+    def refresh(self, now: float, *, force: bool = False) -> bool:
+        """Bring the list up to date if the store changed; True when it was re-read."""
+        if not force and 0.0 <= now - self._checked_at < self.poll_seconds:
+            return False
+        self._checked_at = now
+        try:
+            if self._conn is None:
+                conn = connect(self.path)
+                migrate(conn)
+                self._conn = conn
+            version = control_version(self._conn)
+            stale = not 0.0 <= now - self._read_at < self.reread_seconds
+            if not force and version == self._version and not stale:
+                return False
+            outages = active_outages(self._conn, now, upcoming=True)
+        except Exception as exc:  # never into a call: keep the last good list
+            if not self._failing:
+                log.error("outages: cannot read %s (%s); keeping the last list", self.path, exc)
+                self._failing = True
+            return False
+        if self._failing:
+            log.info("outages: reading %s again", self.path)
+            self._failing = False
+        self._index(outages)
+        self._version = version
+        self._read_at = now
+        return True
+
+    def _index(self, outages: Sequence[Outage]) -> None:
+        by_name: dict[str, list[Outage]] = {}
+        by_code: dict[str, list[Outage]] = {}
+        for outage in outages:  # newest first: the first that covers a caller wins
+            for name in outage.units:
+                by_name.setdefault(normalise_name(name), []).append(outage)
+            for code in outage.area_codes:
+                by_code.setdefault(code, []).append(outage)
+        self._by_name = {key: tuple(value) for key, value in by_name.items()}
+        self._by_area_code = {key: tuple(value) for key, value in by_code.items()}
+
+    def covering(self, unit: str, posko: str, now: float) -> Outage | None:
+        """The newest outage in force that covers a customer of ``unit`` or ``posko``."""
+        found: Outage | None = None
+        for name in (unit, posko):
+            for outage in self._by_name.get(normalise_name(name), ()):
+                if outage.is_active(now):
+                    if found is None or outage.id > found.id:
+                        found = outage
+                    break
+        return found
+
+    def covering_area_code(self, code: str, now: float) -> Outage | None:
+        """The newest outage in force that covers fixed lines of ``code`` (``021``)."""
+        for outage in self._by_area_code.get(normalise_area_code(code), ()):
+            if outage.is_active(now):
+                return outage
+        return None
+
+    def close(self) -> None:
+        """Close the connection (a later :meth:`refresh` opens a new one)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
