@@ -105,7 +105,7 @@ async def run_in_simulator(
     seed(settings.db_path)
     library = load_library(REPO / "flows", REPO / "audio", KIT)
     store = CallStore(settings.db_path)
-    database = EmbeddedDatabase(settings.db_path)
+    database = EmbeddedDatabase(settings.db_path, outage_poll_seconds=0.0)
     backends = database.backends()
     try:
         chosen = adapt(backends) if adapt is not None else backends

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ivr.actions import callbacks, mobile, pln, power
+from ivr.actions import callbacks, mobile, outage, pln, power
 from ivr.engine.context import Action, CallContext
 from ivr.prompts.catalogue import fill
 
@@ -29,6 +29,9 @@ ACTIONS: dict[str, Action] = {
     "laporan.buat": pln.create_report,
     "laporan.status": pln.report_status,
     "apkt.issue_closed": pln.close_issue,
+    "gangguan.cek": outage.check,
+    "gangguan.dengar": outage.heard,
+    "gangguan.lampirkan": outage.attach,
     "panggilan_balik.simpan": callbacks.request_callback,
     "pln_mobile.topik": mobile.choose_topic,
     "pln_mobile.biaya_admin": mobile.admin_fee,

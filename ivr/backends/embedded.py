@@ -31,6 +31,7 @@ from typing import Any
 
 from ivr.backends.ap2t import EmbeddedAp2t
 from ivr.backends.itsm import EmbeddedItsm
+from ivr.backends.outages import EmbeddedOutages
 from ivr.backends.ports import (
     BackendError,
     Backends,
@@ -52,6 +53,7 @@ from ivr.backends.sqlite_base import (
 )
 from ivr.domain.customer_ids import METER, customer_id_kind
 from ivr.domain.reports import MAX_SEQUENCE, SEQUENCE_DIGITS, format_report_number
+from ivr.store.control import OutageBoard
 from ivr.store.pops import insert_callback
 
 #: The status APKT gives a new report.
@@ -385,6 +387,10 @@ class EmbeddedDatabase:
     has committed, and the call store commits on every answer; on a connection of its
     own every CRM lookup would read its pages afresh. Both run on the event loop's
     thread, one statement or transaction at a time.
+
+    The outage board reads on a connection of its own (it polls ``control_version`` at
+    most every ``outage_poll_seconds``; the simulator and the scenario runner pass 0,
+    so an outage a scenario declares is in force for its very next call).
     """
 
     def __init__(
@@ -392,14 +398,17 @@ class EmbeddedDatabase:
         path: Path | str,
         now: Callable[[], datetime] = utc_now,
         conn: sqlite3.Connection | None = None,
+        *,
+        outage_poll_seconds: float = 2.0,
     ) -> None:
         self.path = Path(path)
         self._owned = conn is None
         self.conn = open_database(self.path) if conn is None else conn
         self._now = now
+        self.outage_board = OutageBoard(self.path, poll_seconds=outage_poll_seconds)
 
     def backends(self) -> Backends:
-        """CRM, customer data, APKT, AP2T and ITSM sharing this connection."""
+        """CRM, customer data, APKT, AP2T, ITSM and outages sharing this connection."""
         return Backends(
             crm=EmbeddedCrm(self.conn),
             customers=EmbeddedCustomers(self.conn),
@@ -407,9 +416,12 @@ class EmbeddedDatabase:
             callbacks=EmbeddedCallbacks(self.conn),
             ap2t=EmbeddedAp2t(self.conn, now=self._now),
             itsm=EmbeddedItsm(self.conn, now=self._now),
+            outages=EmbeddedOutages(self.outage_board, self.conn),
         )
 
     def close(self) -> None:
-        """Close the connection if it is this object's own (the backends stop working)."""
+        """Close the connection if it is this object's own (the backends stop working),
+        and the outage board's."""
+        self.outage_board.close()
         if self._owned:
             self.conn.close()

@@ -1,6 +1,6 @@
 """A time limit and one error type around every backend call.
 
-:func:`guarded` wraps every port (CRM, customers, APKT, AP2T, ITSM) so that the flow
+:func:`guarded` wraps every port (CRM, customers, APKT, AP2T, ITSM, outages) so that the flow
 sees only two outcomes: an answer within ``timeout`` seconds, or :class:`BackendError`
 with a message that says which backend failed and how (then the caller goes to a CSO
 with everything collected).
@@ -43,6 +43,7 @@ from ivr.backends.ports import (
     CustomerPort,
     ItsmPort,
     ItsmTicket,
+    OutagePort,
     PowerChangeCheck,
     PowerChangeRegistration,
     PowerChangeRequest,
@@ -51,6 +52,7 @@ from ivr.backends.ports import (
     TicketRequest,
 )
 from ivr.domain.callerid import mask
+from ivr.domain.outages import Outage
 from ivr.domain.pln_mobile import is_ticket_number
 from ivr.domain.reports import is_report_number
 from ivr.logs import LONG_NUMBER
@@ -259,6 +261,30 @@ class GuardedItsm:
         )
 
 
+class GuardedOutages:
+    """Outage lookups and event records with a time limit; names no caller (units and
+    area codes are no personal data)."""
+
+    def __init__(self, inner: OutagePort, timeout: float) -> None:
+        self.inner = inner
+        self._guard = _Guard(timeout, inner)
+
+    async def covering(self, unit: str, posko: str) -> Outage | None:
+        return await self._guard.run("outage lookup", "", lambda: self.inner.covering(unit, posko))
+
+    async def covering_area_code(self, code: str) -> Outage | None:
+        return await self._guard.run(
+            "outage lookup by area code", code, lambda: self.inner.covering_area_code(code)
+        )
+
+    async def record(self, outage_id: int, call_id: str, event: str) -> None:
+        await self._guard.run(
+            "outage event",
+            f"outage {outage_id}",
+            lambda: self.inner.record(outage_id, call_id, event),
+        )
+
+
 def guarded(backends: Backends, timeout: float) -> Backends:
     """``backends`` with a ``timeout``-second limit on every call."""
     return Backends(
@@ -268,4 +294,7 @@ def guarded(backends: Backends, timeout: float) -> Backends:
         callbacks=backends.callbacks,
         ap2t=GuardedAp2t(backends.ap2t, timeout) if backends.ap2t is not None else None,
         itsm=GuardedItsm(backends.itsm, timeout) if backends.itsm is not None else None,
+        outages=(
+            GuardedOutages(backends.outages, timeout) if backends.outages is not None else None
+        ),
     )

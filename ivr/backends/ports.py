@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ivr.domain.outages import Outage
+
 
 class BackendError(Exception):
     """A backend could not answer."""
@@ -257,6 +259,24 @@ class ItsmPort(Protocol):
         """Add a "NEW NOTES" entry to a ticket; False when there is no such ticket."""
 
 
+class OutagePort(Protocol):
+    """Outage announcements (*gangguan meluas*) in force, and what callers did after
+    hearing one. Ops declare outages (``pln123 outage add``); every worker sees a new
+    one within seconds."""
+
+    async def covering(self, unit: str, posko: str) -> Outage | None:
+        """The newest outage in force now that covers a customer of ``unit`` (UP3) or
+        ``posko`` (ULP); None when none does."""
+
+    async def covering_area_code(self, code: str) -> Outage | None:
+        """The newest outage in force now that covers fixed lines of area ``code``
+        (``021``); None when none does."""
+
+    async def record(self, outage_id: int, call_id: str, event: str) -> None:
+        """Note that call ``call_id`` did ``event`` (``heard``, ``attached``, ``cso``,
+        ``hung_up``) about outage ``outage_id``; each event counts once per call."""
+
+
 @dataclass(frozen=True)
 class Backends:
     """The backends one IVR process uses."""
@@ -270,3 +290,6 @@ class Backends:
     ap2t: Ap2tPort | None = None
     #: ITSM for PLN Mobile problems (None: they go to a CSO).
     itsm: ItsmPort | None = None
+    #: Outage announcements (None: callers are never told of one; reports go on as
+    #: without an outage).
+    outages: OutagePort | None = None

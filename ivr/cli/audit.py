@@ -12,7 +12,7 @@ import click
 from ivr.cli.outage import control_store
 from ivr.cli.stats import When
 from ivr.domain.outages import format_time
-from ivr.store.control import AuditEntry, read_audit
+from ivr.store.control import AuditEntry, audit_changes, read_audit, readable
 
 
 @click.command()
@@ -33,19 +33,9 @@ def audit(since: datetime | None, limit: int, as_json: bool) -> None:
         click.echo("\n".join(render_entry(entry) for entry in entries))
 
 
-#: Fields of audited records that hold epoch seconds: shown as WIB times.
-TIME_FIELDS = frozenset({"at", "starts_at", "until", "ended_at"})
-
-
-def _readable(key: str, value: Any) -> Any:
-    if key in TIME_FIELDS and isinstance(value, int | float):
-        return format_time(value)
-    return value
-
-
 def _compact(value: Any) -> str:
     if isinstance(value, dict):
-        value = {key: _readable(key, item) for key, item in value.items()}
+        value = {key: readable(key, item) for key, item in value.items()}
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
@@ -56,10 +46,8 @@ def render_entry(entry: AuditEntry) -> str:
     before, after = entry.before, entry.after
     if isinstance(before, dict) and isinstance(after, dict):
         changed = [
-            f"{key}: {_compact(_readable(key, before.get(key)))}"
-            f" -> {_compact(_readable(key, after.get(key)))}"
-            for key in sorted(set(before) | set(after))
-            if before.get(key) != after.get(key)
+            f"{key}: {_compact(old)} -> {_compact(new)}"
+            for key, old, new in audit_changes(before, after)
         ]
         return f"{head}  {'; '.join(changed) or 'no change'}"
     if after is not None:

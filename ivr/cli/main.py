@@ -87,13 +87,17 @@ def _check_speech_model(settings: Settings) -> None:
         )
 
 
-def _backends(settings: Settings, store: CallStore) -> tuple[EmbeddedDatabase, Backends]:
+def _backends(
+    settings: Settings, store: CallStore, outage_poll_seconds: float = 2.0
+) -> tuple[EmbeddedDatabase, Backends]:
     """The embedded SQLite backends on the call store's connection, each call under the
-    backend time limit."""
+    backend time limit; outages declared are seen within ``outage_poll_seconds``."""
     from ivr.backends.embedded import EmbeddedDatabase
     from ivr.backends.guarded import guarded
 
-    database = EmbeddedDatabase(settings.db_path, conn=store.connection)
+    database = EmbeddedDatabase(
+        settings.db_path, conn=store.connection, outage_poll_seconds=outage_poll_seconds
+    )
     return database, guarded(database.backends(), settings.backend_timeout)
 
 
@@ -165,7 +169,7 @@ def simulate(flow: str, caller: str) -> None:
             f"no flow named {flow!r}; known: {', '.join(sorted(library.flows))}"
         )
     store = CallStore(settings.db_path)
-    database, backends = _backends(settings, store)
+    database, backends = _backends(settings, store, outage_poll_seconds=0.0)
     try:
         summary = asyncio.run(
             simulate_call(

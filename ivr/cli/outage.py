@@ -34,6 +34,7 @@ from ivr.store.control import (
     add_outage,
     end_outage,
     get_outage,
+    known_units,
     list_outages,
     outage_counts,
 )
@@ -83,15 +84,6 @@ def control_store() -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.close()
-
-
-def known_units(conn: sqlite3.Connection) -> list[str]:
-    """Every unit (UP3) and posko (ULP) name the customer records use."""
-    rows = conn.execute(
-        "SELECT unit FROM customers WHERE unit != '' UNION SELECT posko FROM customers"
-        " WHERE posko != '' ORDER BY 1"
-    )
-    return [name for (name,) in rows]
 
 
 def _units_text(outage: Outage) -> str:

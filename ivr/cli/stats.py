@@ -19,11 +19,25 @@ import click
 from pydantic import ValidationError
 
 from ivr.config import load_settings
+from ivr.domain.outages import EVENTS
 from ivr.engine.library import flow_files
 from ivr.ops.stats import EXITS, WATERFALL, compute_stats, waterfall
 
 #: The columns of ``--csv``: one row per node of every flow.
 CSV_COLUMNS = ("flow", "node", "entered", *EXITS, "seconds_p50")
+#: The columns of ``--csv --csv-table outages``: one row per outage.
+OUTAGE_CSV_COLUMNS = (
+    "id",
+    "units",
+    "area_codes",
+    "report_number",
+    "starts_at",
+    "until",
+    "ended_at",
+    *EVENTS,
+    "message",
+)
+OUTAGE_HEADINGS = ("outage", "units", "until", "heard", "attached", "cso", "hung up")
 WATERFALL_HEADINGS = tuple("to CSO" if column == "cso" else column for column in WATERFALL)
 _FORMATS = "YYYY-MM-DD, YYYY-MM-DDTHH:MM, today, yesterday or now"
 
@@ -76,11 +90,24 @@ def _zone() -> ZoneInfo:
 @click.option("--flow", help="Only calls that began in this flow.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print each node's exits as CSV.")
+@click.option(
+    "--csv-table",
+    type=click.Choice(["nodes", "outages"]),
+    default="nodes",
+    show_default=True,
+    help="What --csv prints: each node's exits, or each outage announcement's counts.",
+)
 def stats(
-    since: datetime | None, until: datetime | None, flow: str | None, as_json: bool, as_csv: bool
+    since: datetime | None,
+    until: datetime | None,
+    flow: str | None,
+    as_json: bool,
+    as_csv: bool,
+    csv_table: str,
 ) -> None:
     """How the calls that started in a range went: outcomes, containment, CSO reasons,
-    time in the IVR, and every node's exits."""
+    time in the IVR, every node's exits, and what callers did after an outage
+    announcement."""
     try:
         settings = load_settings()
     except (ValidationError, FileNotFoundError, ValueError) as exc:
@@ -111,6 +138,8 @@ def stats(
             ) from exc
     if as_json:
         click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+    elif as_csv and csv_table == "outages":
+        _write_outage_csv(figures)
     elif as_csv:
         _write_csv(figures)
     else:
@@ -141,12 +170,60 @@ def _write_csv(figures: dict[str, Any]) -> None:
             )
 
 
+def _write_outage_csv(figures: dict[str, Any]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(OUTAGE_CSV_COLUMNS)
+    for outage in figures["outages"]:
+        writer.writerow([_csv_cell(outage[column]) for column in OUTAGE_CSV_COLUMNS])
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return "; ".join(value)
+    return "" if value is None else value
+
+
 def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{100 * rate:.1f}%"
 
 
 def _cell(value: float | None, suffix: str = "%") -> str:
     return "-" if value is None else f"{value:.1f}{suffix}"
+
+
+def _local(iso: str) -> str:
+    """An ISO time of the figures as ``2026-03-01 16:00 WIB`` (the offset when it is
+    none of Indonesia's three zones)."""
+    moment = datetime.fromisoformat(iso)
+    offset = moment.utcoffset()
+    hours = None if offset is None else offset.total_seconds() / 3600
+    zone = {7: "WIB", 8: "WITA", 9: "WIT"}.get(int(hours)) if hours in (7, 8, 9) else None
+    return moment.strftime("%Y-%m-%d %H:%M ") + (zone or moment.strftime("%z"))
+
+
+def _outage_lines(outages: list[dict[str, Any]]) -> list[str]:
+    """The outage table: each announcement and what the range's callers did after it."""
+    if not outages:
+        return []
+    rows: list[tuple[str, ...]] = [OUTAGE_HEADINGS]
+    for outage in outages:
+        rows.append(
+            (
+                str(outage["id"]),
+                ", ".join(outage["units"] + outage["area_codes"]),
+                _local(outage["until"]),
+                *(str(outage[event]) for event in EVENTS),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(OUTAGE_HEADINGS))]
+    lines = ["", "Outage announcements (gangguan meluas)"]
+    for row in rows:
+        cells = [
+            cell.rjust(width) if i == 0 or i > 2 else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  " + "  ".join(cells).rstrip())
+    return lines
 
 
 def render_table(figures: dict[str, Any]) -> str:
@@ -176,6 +253,7 @@ def render_table(figures: dict[str, Any]) -> str:
             f" abandoned {q['abandoned']}, wait p50 {_cell(q['wait_p50'], ' s')}"
             f" p90 {_cell(q['wait_p90'], ' s')}"
         )
+    lines += _outage_lines(figures["outages"])
     header = ("node", "entered", *WATERFALL_HEADINGS, "median s")
     for flow, data in figures["flows"].items():
         rows = [header]

@@ -22,13 +22,21 @@ from zoneinfo import ZoneInfo
 
 from ivr.domain.callerid import PSTN, parse_caller_id
 from ivr.domain.timezones import WIB, WIT, WITA, ZONE_NAMES
+from ivr.language.number_words import clock_words, to_words
 
-#: What a caller did after hearing an outage announcement (one of each per call).
+#: What a caller did after hearing an outage announcement (one of each per call). The
+#: flow records ``heard`` (as the announcement starts) and ``attached``; ``cso`` and
+#: ``hung_up`` follow from how the call ended (:func:`call_events`), so every call that
+#: heard one and ended is in exactly one of attached, cso and hung_up.
 HEARD = "heard"
 ATTACHED = "attached"  # the call was attached to the master report
-CSO = "cso"  # the caller still asked for a CSO
+CSO = "cso"  # the caller still reached a CSO (pressed 0, or the menu's attempts ran out)
 HUNG_UP = "hung_up"
 EVENTS = (HEARD, ATTACHED, CSO, HUNG_UP)
+
+#: A call's ops result (:class:`ivr.engine.journey.CallResult`) as the store keeps it.
+RESULT_CSO = "cso"
+RESULT_ABANDONED = "abandoned"
 
 ACTIVE = "active"
 SCHEDULED = "scheduled"  # starts later (the command line always starts one now)
@@ -160,6 +168,58 @@ def format_time(at: float, zone: str = WIB, *, date: bool = True) -> str:
 def restoration_time(outage: Outage, zone: str = WIB) -> str:
     """When power is expected back, in the caller's zone: ``16:00 WITA``."""
     return format_time(outage.until, zone, date=False)
+
+
+#: The zones as said to callers.
+ZONE_WORDS = {
+    WIB: "Waktu Indonesia Barat",
+    WITA: "Waktu Indonesia Tengah",
+    WIT: "Waktu Indonesia Timur",
+}
+_MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
+
+def spoken_restoration(outage: Outage, zone: str, now: float) -> str:
+    """When power is expected back, in words for run-time speech in the caller's zone:
+    "pukul enam belas Waktu Indonesia Tengah", "besok pukul dua Waktu Indonesia Barat"
+    past midnight, "tanggal tiga Maret pukul ..." further out."""
+    iana = zone_id(zone)
+    until, today = local_time(outage.until, iana), local_time(now, iana).date()
+    words = f"{clock_words(until.hour, until.minute)} {ZONE_WORDS[iana]}"
+    days = (until.date() - today).days
+    if days <= 0:
+        return words
+    if days == 1:
+        return f"besok {words}"
+    return f"tanggal {to_words(until.day)} {_MONTHS[until.month - 1]} {words}"
+
+
+def call_events(recorded: Iterable[str], result: str | None) -> tuple[str, ...]:
+    """What one call did after an outage announcement, as ops count it, in
+    :data:`EVENTS` order: the events the flow recorded, and for a call that heard it
+    and did not attach, ``cso`` when it ended queued to a CSO, ``hung_up`` when the
+    caller hung up before any outcome (``result`` is the call's ops result; None while
+    the call is open). A call is in at most one of attached, cso and hung_up."""
+    events = {event for event in recorded if event in EVENTS}
+    if HEARD in events and not events & {ATTACHED, CSO, HUNG_UP}:
+        if result == RESULT_CSO:
+            events.add(CSO)
+        elif result == RESULT_ABANDONED:
+            events.add(HUNG_UP)
+    return tuple(event for event in EVENTS if event in events)
 
 
 _UNTIL_FORMATS = "ISO 8601 with an offset, YYYY-MM-DD HH:MM or HH:MM"
@@ -316,9 +376,11 @@ __all__ = [
     "WIB",
     "WIT",
     "WITA",
+    "ZONE_WORDS",
     "NewOutage",
     "Outage",
     "OutageInvalid",
+    "call_events",
     "caller_area_code",
     "check_area_codes",
     "check_message",
@@ -331,5 +393,6 @@ __all__ = [
     "normalise_name",
     "parse_until",
     "restoration_time",
+    "spoken_restoration",
     "zone_id",
 ]

@@ -71,7 +71,7 @@ class CallResult(StrEnum):
 
 #: A call variable whose presence means the caller's task was done (a report filed, a
 #: call-back registered): a hangup after it still counts as contained.
-TASK_DONE_VARIABLES = ("report_number", "callback_tersimpan")
+TASK_DONE_VARIABLES = ("report_number", "callback_tersimpan", "gangguan_dilampirkan")
 
 
 def call_result(outcome: Outcome, variables: Mapping[str, str]) -> CallResult:

@@ -83,7 +83,7 @@ def _to_data(node: yaml.Node, path: Path_, source: SourceMap, problems: list[Flo
                     )
                 )
                 continue
-            key = str(_scalar(key_node))
+            key = str(_checked_scalar(key_node, source, problems))
             if key in result:
                 problems.append(
                     FlowProblem(source.file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
@@ -101,7 +101,23 @@ def _to_data(node: yaml.Node, path: Path_, source: SourceMap, problems: list[Flo
             _to_data(item, (*path, str(index)), source, problems)
             for index, item in enumerate(node.value)
         ]
-    return _scalar(node)
+    return _checked_scalar(node, source, problems)
+
+
+def _checked_scalar(node: yaml.Node, source: SourceMap, problems: list[FlowProblem]) -> Any:
+    """A scalar, or its text and a problem at its line when YAML cannot build it (an
+    impossible date such as ``2026-02-30`` raises inside the YAML library)."""
+    try:
+        return _scalar(node)
+    except (ValueError, OverflowError, yaml.YAMLError) as exc:
+        problems.append(
+            FlowProblem(
+                source.file,
+                node.start_mark.line + 1,
+                f"{node.value!r} is not a valid value ({exc}); quote it if it is text",
+            )
+        )
+        return str(node.value)
 
 
 def _scalar(node: yaml.Node) -> Any:

@@ -154,6 +154,43 @@ class OpenReport:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class OutageNotice:
+    """The outage announcement (*gangguan meluas*) the caller heard before reaching the
+    CSO: which one, what it said, when power is expected back in the caller's zone,
+    and the master APKT report the caller's report belongs to."""
+
+    id: str
+    message: str
+    #: The restoration time as the caller heard it (``16:00 WITA``).
+    until: str = ""
+    report_number: str = ""
+    units: tuple[str, ...] = ()
+
+    def to_stored(self) -> StoredPop:
+        return {
+            "id": self.id,
+            "message": self.message,
+            "until": self.until,
+            "report_number": self.report_number,
+            "units": list(self.units),
+        }
+
+    @classmethod
+    def from_stored(cls, data: Any) -> OutageNotice | None:
+        """The outage of a stored pop; None for none (or one without an id)."""
+        record = _mapping(data)
+        if not record.get("id"):
+            return None
+        return cls(
+            id=_text(record.get("id")),
+            message=_text(record.get("message")),
+            until=_text(record.get("until")),
+            report_number=_text(record.get("report_number")),
+            units=_texts(record.get("units")),
+        )
+
+
 def _form_from_stored(data: Any) -> ReportRequest | None:
     """The APKT form of a stored pop; a field it lacks is empty."""
     if not data or not isinstance(data, Mapping):
@@ -191,10 +228,13 @@ class ScreenPop:
     report_number: str = ""
     notes: tuple[Note, ...] = ()
     open_report: OpenReport | None = None
+    #: The outage announcement the caller heard, if any.
+    outage: OutageNotice | None = None
 
     def to_stored(self) -> StoredPop:
-        """The JSON-ready form the store keeps (the shape the IVR has always written)."""
-        return {
+        """The JSON-ready form the store keeps (the shape the IVR has always written;
+        ``outage`` only on a pop that has one)."""
+        stored: StoredPop = {
             "call_id": self.call_id,
             "flow": self.flow,
             "queue": self.queue,
@@ -213,6 +253,9 @@ class ScreenPop:
             "notes": [note.to_stored() for note in self.notes],
             "open_report": self.open_report.to_stored() if self.open_report else None,
         }
+        if self.outage is not None:
+            stored["outage"] = self.outage.to_stored()
+        return stored
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any]) -> ScreenPop:
@@ -251,4 +294,5 @@ class ScreenPop:
                 if open_report.get("number")
                 else None
             ),
+            outage=OutageNotice.from_stored(data.get("outage")),
         )

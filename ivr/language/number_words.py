@@ -211,6 +211,21 @@ def rupiah_words(amount: int) -> str:
     return f"{to_words(amount)} rupiah"
 
 
+def clock_words(hour: int, minute: int) -> str:
+    """A time of day as announcers say it: ``16:00`` is "pukul enam belas", ``16:30``
+    "pukul enam belas tiga puluh", ``08:05`` "pukul delapan nol lima", ``00:30`` "pukul
+    nol nol tiga puluh" (the 24-hour clock, as PLN's announcements write it; minutes
+    below ten keep their "nol")."""
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ValueError(f"not a time of day: {hour}:{minute:02d}")
+    words = f"pukul {to_words(hour) if hour else 'nol nol'}"
+    if minute == 0:
+        return words
+    if minute < 10:
+        return f"{words} nol {to_words(minute)}"
+    return f"{words} {to_words(minute)}"
+
+
 def digits_to_words(digits: str, group: int = 0) -> str:
     """Read ``digits`` one by one: ``"532112"`` is "lima tiga dua satu satu dua".
 

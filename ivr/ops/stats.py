@@ -14,6 +14,10 @@ in :mod:`ivr.engine.journey` and in the README's "What the numbers mean":
 - ``abandon_rate``: abandoned / calls with an outcome.
 - ``aht_seconds``: time in the IVR (from the AGI request to the outcome) of calls with
   an outcome, nearest-rank percentiles.
+- ``outages``: each outage announcement in force during the range or heard by one of
+  its calls, with what those calls did after hearing it (``heard``, then exactly one
+  of ``attached``, ``cso``, ``hung_up`` for each call that ended; see
+  :func:`ivr.domain.outages.call_events`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ivr.domain.callerid import parse_caller_id
+from ivr.domain.outages import EVENTS
 from ivr.engine.journey import CallResult, Exit
+from ivr.store.control import list_outages, outage_counts
 from ivr.store.queue_calls import percentile, queue_stats
 
 #: A later call within this time makes a contained call not truly contained.
@@ -119,6 +125,7 @@ def compute_stats(
         "calls_by_hour": _by_hour(rows, since, until, zone),
         "flows": _flows(conn, where, params, since, until),
         "queues": queue_stats(conn, since.timestamp(), until.timestamp()),
+        "outages": _outages(conn, where, params, since, until, zone),
     }
 
 
@@ -162,6 +169,59 @@ class _Repeats:
             if later < len(times) and times[later] - moment <= REPEAT_WINDOW:
                 return True
         return False
+
+
+def _outages(
+    conn: sqlite3.Connection,
+    where: str,
+    params: tuple[str, ...],
+    since: datetime,
+    until: datetime,
+    zone: ZoneInfo,
+) -> list[dict[str, Any]]:
+    """Outages in force at some moment of ``[since, until)``, or heard by a call that
+    started in it (and began in the flow asked for), oldest first, with the events of
+    those calls only."""
+    first, last = since.timestamp(), until.timestamp()
+    heard = {
+        outage_id
+        for (outage_id,) in conn.execute(
+            "SELECT DISTINCT outage_id FROM outage_events"
+            f" WHERE call_id IN (SELECT id FROM calls WHERE {where})",
+            params,
+        )
+    }
+    outages = [
+        outage
+        for outage in sorted(list_outages(conn), key=lambda o: o.id)
+        if outage.id in heard
+        or (
+            outage.starts_at < last
+            and min(outage.until, outage.ended_at if outage.ended_at is not None else outage.until)
+            > first
+        )
+    ]
+    counts = outage_counts(
+        conn, [outage.id for outage in outages], calls_where=where, calls_params=params
+    )
+    return [
+        {
+            "id": outage.id,
+            "units": list(outage.units),
+            "area_codes": list(outage.area_codes),
+            "message": outage.message,
+            "report_number": outage.report_number,
+            "starts_at": datetime.fromtimestamp(outage.starts_at, zone).isoformat(),
+            "until": datetime.fromtimestamp(outage.until, zone).isoformat(),
+            "ended_at": (
+                None
+                if outage.ended_at is None
+                else datetime.fromtimestamp(outage.ended_at, zone).isoformat()
+            ),
+            **{event: counts[outage.id][event] for event in EVENTS},
+        }
+        for outage in outages
+    ]
 
 
 def _hour_key(moment: datetime, zone: ZoneInfo) -> datetime:

@@ -36,6 +36,17 @@ LINES: Mapping[str, str] = MappingProxyType({"mobile": "Seluler", "pstn": "PSTN"
 
 POWER_STATES: Mapping[str, str] = MappingProxyType({"padam": "Padam", "menyala": "Menyala"})
 
+#: The lines of the outage announcement the caller heard (``ScreenPop.outage``), as
+#: the pop's notes and the APKT block show them.
+OUTAGE: Mapping[str, str] = MappingProxyType(
+    {
+        "message": "Info gangguan meluas",
+        "units": "Wilayah gangguan",
+        "until": "Perkiraan menyala",
+        "report_number": "Laporan induk APKT",
+    }
+)
+
 #: What each ``ask:`` tag asked, as a CSO reads it.
 ASKS: Mapping[str, str] = MappingProxyType(
     {
@@ -67,6 +78,7 @@ ASKS: Mapping[str, str] = MappingProxyType(
         "payment_method": "Metode pembayaran",
         "mobile_solved": "Penjelasan menyelesaikan kendala",
         "mobile_more": "Ada kendala PLN Mobile lain",
+        "outage_choice": "Pilihan setelah info gangguan",
         **{
             f"{self_diagnosis.ASK_PREFIX}{code}": f"Kode {code} ({meaning})"
             for code, meaning in self_diagnosis.MEANINGS.items()

@@ -16,7 +16,7 @@ from ivr.backends.ports import ReportRequest
 from ivr.domain import self_diagnosis
 from ivr.domain.callerid import parse_caller_id
 from ivr.domain.customer_ids import METER, customer_id_kind
-from ivr.engine.pop import Caller, Customer, ScreenPop
+from ivr.engine.pop import Caller, Customer, OutageNotice, ScreenPop
 from ivr.screenpop import labels
 from ivr.store.pops import Callback, Delivery
 
@@ -102,6 +102,28 @@ def _apkt(form: ReportRequest | None) -> dict[str, Any] | None:
     }
 
 
+def _outage(outage: OutageNotice | None) -> dict[str, Any] | None:
+    """The outage the caller heard: its fields, and the lines the pop's notes lead with
+    (so a page that knows nothing of outages still shows it under "Catatan IVR")."""
+    if outage is None:
+        return None
+    values = {
+        "message": outage.message,
+        "units": ", ".join(outage.units),
+        "until": outage.until,
+        "report_number": outage.report_number,
+    }
+    return {
+        "id": outage.id,
+        **values,
+        "lines": [
+            {"label": label, "value": values[key]}
+            for key, label in labels.OUTAGE.items()
+            if values[key]
+        ],
+    }
+
+
 def apkt_block(view: PopView) -> str:
     """Plain text for the CSO to paste into APKT: the form, then the self diagnosis."""
     caller, customer, apkt = view["caller"], view["customer"], view["apkt"]
@@ -139,6 +161,7 @@ def pop_view(
         )
     else:
         pop = ScreenPop.from_stored(data)
+    outage = _outage(pop.outage)
     view: PopView = {
         "id": delivery.pop_id,
         "call_id": pop.call_id,
@@ -160,7 +183,8 @@ def pop_view(
         "apkt": _apkt(pop.apkt),
         "report_number": pop.report_number,
         "open_report": pop.open_report.to_stored() if pop.open_report else None,
-        "notes": [note.to_stored() for note in pop.notes],
+        "outage": outage,
+        "notes": (outage["lines"] if outage else []) + [note.to_stored() for note in pop.notes],
         "note": "Panggilan tidak melalui IVR" if data is None else "",
     }
     view["apkt_block"] = apkt_block(view)

@@ -18,7 +18,7 @@ from ivr.domain import self_diagnosis
 from ivr.engine.context import CallContext
 from ivr.engine.kinds import NodeKind, Reason, StepResult, Style, no_edges, own_prompt
 from ivr.engine.model import Flow, NodeBase, PromptPart, as_list
-from ivr.engine.pop import Answer, Caller, Customer, Note, OpenReport, ScreenPop
+from ivr.engine.pop import Answer, Caller, Customer, Note, OpenReport, OutageNotice, ScreenPop
 from ivr.engine.port import Outcome
 from ivr.prompts.catalogue import PLACEHOLDER, fill
 
@@ -89,6 +89,25 @@ def screenpop_data(ctx: CallContext, queue: str, notes: Sequence[Note] = ()) -> 
             if v.get("laporan_terbuka")
             else None
         ),
+        outage=_outage(v),
+    )
+
+
+#: Call variables the outage actions set (:mod:`ivr.actions.outage`); the step reads
+#: them by name, as it reads the customer's.
+OUTAGE_HEARD = "gangguan_didengar"
+
+
+def _outage(v: Mapping[str, str]) -> OutageNotice | None:
+    """The outage announcement the caller heard (found but not played: none)."""
+    if not v.get(OUTAGE_HEARD) or not v.get("gangguan_id"):
+        return None
+    return OutageNotice(
+        id=v["gangguan_id"],
+        message=v.get("gangguan_pesan", ""),
+        until=v.get("gangguan_sampai", ""),
+        report_number=v.get("gangguan_laporan", ""),
+        units=tuple(unit for unit in v.get("gangguan_unit", "").split(", ") if unit),
     )
 
 

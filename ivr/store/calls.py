@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ivr.domain.outages import EVENTS, call_events
 from ivr.store.schema import migrate
 
 T = TypeVar("T")
@@ -87,6 +88,9 @@ class CallSummary:
     #: ITSM tickets the call made (``event`` "baru", with the ticket it ``cites``) or
     #: added a note to (``event`` "catatan"), in order: ``{"number", "event", "cites"}``.
     tickets: list[dict[str, str]] = field(default_factory=list)
+    #: What the call did after an outage announcement, as ops count it
+    #: (:func:`ivr.domain.outages.call_events`): ``heard``, ``attached``, ...
+    outage_events: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` shape of a scenario result."""
@@ -100,6 +104,7 @@ class CallSummary:
             "report": self.report,
             "issues": self.issues,
             "tickets": self.tickets,
+            "outage_events": self.outage_events,
             "queue": self.queue,
             "screenpop": self.screenpop,
         }
@@ -330,7 +335,8 @@ def read_journey(conn: sqlite3.Connection, call_id: str) -> list[dict[str, Any]]
 def read_summary(conn: sqlite3.Connection, call_id: str) -> CallSummary | None:
     """A call's summary from any connection to the file."""
     row = conn.execute(
-        "SELECT id, flow, caller, outcome, path, asks, queue, variables FROM calls WHERE id = ?",
+        "SELECT id, flow, caller, outcome, path, asks, queue, variables, result FROM calls"
+        " WHERE id = ?",
         (call_id,),
     ).fetchone()
     if row is None:
@@ -363,6 +369,15 @@ def read_summary(conn: sqlite3.Connection, call_id: str) -> CallSummary | None:
             (call_id,),
         )
     ]
+    heard: dict[int, set[str]] = {}
+    for outage_id, event in conn.execute(
+        "SELECT outage_id, event FROM outage_events WHERE call_id = ?", (call_id,)
+    ):
+        heard.setdefault(outage_id, set()).add(event)
+    outage_events = sorted(
+        {event for recorded in heard.values() for event in call_events(recorded, row[8])},
+        key=EVENTS.index,
+    )
     return CallSummary(
         call_id=row[0],
         flow=row[1],
@@ -381,4 +396,5 @@ def read_summary(conn: sqlite3.Connection, call_id: str) -> CallSummary | None:
         variables=json.loads(row[7] or "{}"),
         issues=issues,
         tickets=tickets,
+        outage_events=outage_events,
     )

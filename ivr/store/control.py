@@ -24,22 +24,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ivr.domain.outages import EVENTS, Outage, format_time, normalise_area_code, normalise_name
+from ivr.domain.outages import (
+    EVENTS,
+    Outage,
+    call_events,
+    format_time,
+    normalise_area_code,
+    normalise_name,
+)
 from ivr.store.calls import connect
 from ivr.store.schema import migrate
 
 __all__ = [
+    "TIME_FIELDS",
     "AuditEntry",
     "ControlError",
     "OutageBoard",
     "active_outages",
     "add_outage",
+    "audit_changes",
     "control_version",
     "end_outage",
     "get_outage",
+    "known_units",
     "list_outages",
     "outage_counts",
     "read_audit",
+    "readable",
     "record_audit",
     "record_outage_event",
     "transaction",
@@ -149,6 +160,30 @@ def read_audit(
     ]
 
 
+#: Fields of audited records that hold epoch seconds: shown as WIB times.
+TIME_FIELDS = frozenset({"at", "starts_at", "until", "ended_at"})
+
+
+def readable(key: str, value: Any) -> Any:
+    """An audited record's field as people read it: epoch seconds as a WIB time."""
+    if key in TIME_FIELDS and isinstance(value, int | float):
+        return format_time(value)
+    return value
+
+
+def audit_changes(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
+    """``(field, before, after)`` for each field that differs between two audited
+    records (values :func:`readable`), in field order; [] when either is not a record,
+    as for an addition, which has no before."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return []
+    return [
+        (key, readable(key, before.get(key)), readable(key, after.get(key)))
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    ]
+
+
 def control_version(conn: sqlite3.Connection) -> int:
     """The number of control changes made so far: a worker re-reads when it moves."""
     (version,) = conn.execute("SELECT version FROM control_version").fetchone()
@@ -254,6 +289,16 @@ def end_outage(conn: sqlite3.Connection, outage_id: int, actor: str, now: float)
     return after
 
 
+def known_units(conn: sqlite3.Connection) -> list[str]:
+    """Every unit (UP3) and posko (ULP) name the customer records use, sorted: what a
+    new outage may name (:func:`ivr.domain.outages.check_units`)."""
+    rows = conn.execute(
+        "SELECT unit FROM customers WHERE unit != '' UNION SELECT posko FROM customers"
+        " WHERE posko != '' ORDER BY 1"
+    )
+    return [name for (name,) in rows]
+
+
 def list_outages(conn: sqlite3.Connection, *, include_ended: bool = True) -> list[Outage]:
     """Every outage, newest first; ``include_ended=False`` leaves out those ended by
     hand (expired ones stay: whether one has expired depends on the time)."""
@@ -289,24 +334,42 @@ def record_outage_event(
 
 
 def outage_counts(
-    conn: sqlite3.Connection, ids: Sequence[int] | None = None
+    conn: sqlite3.Connection,
+    ids: Sequence[int] | None = None,
+    *,
+    calls_where: str = "",
+    calls_params: Sequence[Any] = (),
 ) -> dict[int, dict[str, int]]:
     """Calls per event for each outage (every outage when ``ids`` is None), zeros
-    included: ``{3: {"heard": 40, "attached": 31, "cso": 6, "hung_up": 3}}``."""
+    included: ``{3: {"heard": 40, "attached": 31, "cso": 6, "hung_up": 3}}``.
+
+    ``cso`` and ``hung_up`` follow from how each call that heard the outage ended
+    (:func:`ivr.domain.outages.call_events`), so they are exact without a hook at the
+    end of every call. ``calls_where`` (a condition on ``calls``, with
+    ``calls_params``) keeps only the calls it selects: the statistics of a range count
+    the calls that started in it.
+    """
     if ids is None:
         ids = [row[0] for row in conn.execute("SELECT id FROM outages ORDER BY id")]
     counts = {outage_id: dict.fromkeys(EVENTS, 0) for outage_id in ids}
     if not counts:
         return counts
     marks = ", ".join("?" * len(counts))
-    rows = conn.execute(
-        "SELECT outage_id, event, COUNT(*) FROM outage_events"
-        f" WHERE outage_id IN ({marks}) GROUP BY outage_id, event",
-        list(counts),
+    sql = (
+        "SELECT e.outage_id, e.call_id, e.event, c.result FROM outage_events e"
+        f" LEFT JOIN calls c ON c.id = e.call_id WHERE e.outage_id IN ({marks})"
     )
-    for outage_id, event, count in rows:
-        if event in counts[outage_id]:
-            counts[outage_id][event] = count
+    params: list[Any] = list(counts)
+    if calls_where:
+        sql += f" AND e.call_id IN (SELECT id FROM calls WHERE {calls_where})"
+        params += list(calls_params)
+    calls: dict[tuple[int, str], tuple[set[str], str | None]] = {}
+    for outage_id, call_id, event, result in conn.execute(sql, params):
+        recorded, _ = calls.setdefault((outage_id, call_id), (set(), result))
+        recorded.add(event)
+    for (outage_id, _call), (recorded, result) in calls.items():
+        for event in call_events(recorded, result):
+            counts[outage_id][event] += 1
     return counts
 
 

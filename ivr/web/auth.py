@@ -70,6 +70,15 @@ COOKIE = AGENT.cookie
 OPS_COOKIE = OPS.cookie
 
 
+def same_origin(origin: str | None, host: str) -> bool:
+    """Whether a request's ``Origin`` header is this site (``host`` as the request named
+    it). Browsers send Origin on WebSockets and POSTs; tools may not, and a request
+    without it is let through: the ``SameSite=Strict`` cookies keep other sites' pages
+    from acting in a user's name, and Origin is checked on top where a browser gives it.
+    """
+    return origin is None or origin.split("://", 1)[-1] == host
+
+
 def check_login(agents: Mapping[str, AgentSettings], agent_id: str, token: str) -> bool:
     """True when ``token`` is this agent's (compared in constant time)."""
     return AGENT.check_login(agents, agent_id, token)

@@ -6,9 +6,10 @@ messages).
 
 Operations (``[ops]``): ``/ops/login`` (form and POST), ``/ops/logout``, ``/ops`` (the
 ops page), ``/ops/api/flows``, ``/ops/api/stats?since=&until=&flow=`` (the JSON of
-:func:`ivr.ops.stats.compute_stats`) and ``/ops/api/graph?flow=`` (a flow's nodes,
-edges and Graphviz drawing). Each role has a cookie of its own (:mod:`ivr.web.auth`):
-an agent's login does not open the ops pages, an ops login does not take calls.
+:func:`ivr.ops.stats.compute_stats`), ``/ops/api/graph?flow=`` (a flow's nodes,
+edges and Graphviz drawing), and outages and the audit log (:mod:`ivr.web.ops_control`).
+Each role has a cookie of its own (:mod:`ivr.web.auth`): an agent's login does not open
+the ops pages, an ops login does not take calls.
 
 Anyone: ``/static/...``, ``/healthz`` and ``/metrics`` (Prometheus text format, no
 login: the server listens on loopback by default, ``[web] host``; if it is opened to
@@ -25,6 +26,7 @@ import json
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,6 +56,7 @@ from ivr.engine.model import Flow
 from ivr.ops.stats import compute_stats
 from ivr.screenpop.hub import Message, PopHub
 from ivr.web import auth
+from ivr.web.ops_control import OpsControl
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,8 @@ class OpsSite:
     timezone: str = "Asia/Jakarta"
     #: How statistics are computed.
     stats: StatsFunction = compute_stats
+    #: Epoch seconds now, for outages and the audit log (tests set it).
+    clock: Callable[[], float] = time.time
     _graphs: dict[str, tuple[Flow, dict[str, Any]]] = field(default_factory=dict)
     _limit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(STATS_CONCURRENCY))
 
@@ -158,8 +163,7 @@ async def health(request: web.Request) -> web.StreamResponse:
 
 def _same_origin(request: web.Request) -> bool:
     """A WebSocket opened by our own page (browsers send Origin; tools may not)."""
-    origin = request.headers.get("Origin")
-    return origin is None or origin.split("://", 1)[-1] == request.host
+    return auth.same_origin(request.headers.get("Origin"), request.host)
 
 
 async def feed(request: web.Request) -> web.StreamResponse:
@@ -484,6 +488,7 @@ def make_app(
     app.router.add_get("/ops/api/flows", ops_flows)
     app.router.add_get("/ops/api/stats", ops_stats)
     app.router.add_get("/ops/api/graph", ops_graph)
+    OpsControl(app[OPS], _ops_api_user).add_routes(app.router)
     app.router.add_get("/healthz", health)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_static("/static", STATIC)

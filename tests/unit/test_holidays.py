@@ -113,6 +113,19 @@ def test_an_impossible_date_is_refused(tmp_path: Path) -> None:
         load_data_file(file, HolidayCalendar)
 
 
+def test_an_unquoted_impossible_date_is_refused_with_its_line(tmp_path: Path) -> None:
+    file = _broken(tmp_path, 'date: "2026-05-31"', "date: 2026-02-30")
+    tables, problems = load_tables(tmp_path, TABLE_MODELS)
+    assert tables == {}
+    line = next(
+        number
+        for number, row in enumerate(file.read_text(encoding="utf-8").splitlines(), 1)
+        if "2026-02-30" in row
+    )
+    assert [(problem.file, problem.line) for problem in problems][:1] == [(file, line)]
+    assert "2026-02-30" in problems[0].message and "not a valid value" in problems[0].message
+
+
 def test_an_unknown_key_is_refused(tmp_path: Path) -> None:
     file = _broken(tmp_path, "kind: cuti_bersama, name:", "jenis: cuti_bersama, name:")
     with pytest.raises(FlowError, match="unknown field"):

@@ -48,6 +48,30 @@ def mismatches(summary: CallSummary, expect: Expect) -> list[str]:
             if summary.variables.get(name) != value:
                 got = summary.variables.get(name)
                 problems.append(f"variable {name}: expected {value!r}, got {got!r}")
+    if expect.outage_events is not None and summary.outage_events != expect.outage_events:
+        problems.append(
+            f"outage events: expected {expect.outage_events}, got {summary.outage_events}"
+        )
+    if expect.screenpop_outage is not None:
+        problems.extend(_pop_outage_mismatches(summary, expect.screenpop_outage))
+    return problems
+
+
+def _pop_outage_mismatches(summary: CallSummary, expected: dict[str, str] | str) -> list[str]:
+    outage = (summary.screenpop or {}).get("outage")
+    if expected == "none":
+        return [] if not outage else [f"screen-pop outage: expected none, got {outage}"]
+    if not outage:
+        return ["screen-pop outage: expected one, the pop has none"]
+    assert isinstance(expected, dict)
+    problems = []
+    for field, value in expected.items():
+        got = outage.get(field)
+        got_text = ", ".join(got) if isinstance(got, list) else got
+        if value == "any" and got_text:
+            continue
+        if got_text != value:
+            problems.append(f"screen-pop outage {field}: expected {value!r}, got {got_text!r}")
     return problems
 
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ivr.domain.outages import (
+    EVENTS,
+    OutageInvalid,
+    check_area_codes,
+    check_message,
+    check_report_number,
+)
 from ivr.engine.port import Outcome
 
 Answer = str | None
+T = TypeVar("T")
 
 
 class Expect(BaseModel):
@@ -37,6 +46,59 @@ class Expect(BaseModel):
     tickets: list[dict[str, str]] | None = None
     #: Call variables at the end (a subset; the screen-pop shows them to the CSO).
     variables: dict[str, str] | None = None
+    #: What the call did after an outage announcement, as ops count it (``[]``: it
+    #: heard none): ``heard``, then ``attached``, ``cso`` or ``hung_up``.
+    outage_events: list[str] | None = None
+    #: Fields of the outage on the stored screen-pop (``message``, ``until``,
+    #: ``report_number``, ``units``; ``any``: present), or ``none`` for none.
+    screenpop_outage: dict[str, str] | Literal["none"] | None = None
+
+    @field_validator("outage_events")
+    @classmethod
+    def _known_events(cls, events: list[str] | None) -> list[str] | None:
+        for event in events or []:
+            if event not in EVENTS:
+                raise ValueError(f"unknown outage event {event!r}; known: {', '.join(EVENTS)}")
+        return events
+
+
+class ScenarioOutage(BaseModel):
+    """An outage announcement the runner declares in the store before the call (and
+    ends after it), as ``pln123 outage add`` would: from now for ``until_minutes``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Units (UP3) or posko (ULP) as the customer data names them; at least one.
+    units: list[str] = Field(min_length=1)
+    #: Fixed-line area codes it covers too (``021``).
+    area_codes: list[str] = Field(default_factory=list)
+    message: str
+    until_minutes: float = Field(default=120.0, gt=0)
+    #: The master APKT report number ("" for none).
+    report: str = ""
+
+    @field_validator("area_codes")
+    @classmethod
+    def _area_codes(cls, codes: list[str]) -> list[str]:
+        return list(_checked(lambda: check_area_codes(codes)))
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, message: str) -> str:
+        return _checked(lambda: check_message(message))
+
+    @field_validator("report")
+    @classmethod
+    def _report(cls, report: str) -> str:
+        return _checked(lambda: check_report_number(report))
+
+
+def _checked(check: Callable[[], T]) -> T:
+    """``check()``, its :class:`OutageInvalid` as the ValueError pydantic reports."""
+    try:
+        return check()
+    except OutageInvalid as exc:
+        raise ValueError(str(exc)) from None
 
 
 class Scenario(BaseModel):
@@ -58,6 +120,8 @@ class Scenario(BaseModel):
     queue_timeout: bool = False
     #: The caller hangs up when the IVR starts asking this (an ask tag).
     hangup_at: str | None = None
+    #: Outage announcements in force during the call (declared before it, ended after).
+    outages: list[ScenarioOutage] = Field(default_factory=list)
     expect: Expect = Field(default_factory=Expect)
     file: Path | None = None
 

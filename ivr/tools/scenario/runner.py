@@ -27,7 +27,8 @@ async def run_scenarios(
     from ivr.tools.scenario.sim import run_scenario_sim
 
     store = CallStore(settings.db_path)
-    database = EmbeddedDatabase(settings.db_path, conn=store.connection)
+    # Each scenario declares its outages just before its call: read them every time.
+    database = EmbeddedDatabase(settings.db_path, conn=store.connection, outage_poll_seconds=0.0)
     backends = guarded(database.backends(), settings.backend_timeout)
     try:
         return [await run_scenario_sim(s, settings, library, store, backends) for s in scenarios]

@@ -11,6 +11,7 @@ from ivr.store.calls import CallStore
 from ivr.tools.scenario.answerer import ScenarioAnswerer
 from ivr.tools.scenario.check import mismatches
 from ivr.tools.scenario.model import Scenario
+from ivr.tools.scenario.outages import scenario_outages
 from ivr.tools.scenario.result import ScenarioResult
 
 
@@ -25,27 +26,28 @@ async def run_scenario_sim(
     if scenario.flow not in library.flows:
         return ScenarioResult(scenario, "sim", None, [f"no flow named {scenario.flow!r}"])
     answerer = ScenarioAnswerer(scenario)
-    summary = await simulate_call(
-        settings,
-        library,
-        store,
-        scenario.flow,
-        scenario.caller,
-        answerer,
-        backends=backends,
-        args=scenario.args,
-    )
-    if scenario.queue_timeout and summary.outcome == "queued":
-        # What the dialplan does after the longest wait in an unanswered queue.
+    with scenario_outages(store.connection, scenario):
         summary = await simulate_call(
             settings,
             library,
             store,
-            var.CALLBACK_FLOW,
+            scenario.flow,
             scenario.caller,
             answerer,
             backends=backends,
-            args=[summary.queue or "", summary.call_id],
+            args=scenario.args,
         )
+        if scenario.queue_timeout and summary.outcome == "queued":
+            # What the dialplan does after the longest wait in an unanswered queue.
+            summary = await simulate_call(
+                settings,
+                library,
+                store,
+                var.CALLBACK_FLOW,
+                scenario.caller,
+                answerer,
+                backends=backends,
+                args=[summary.queue or "", summary.call_id],
+            )
     problems = answerer.errors + mismatches(summary, scenario.expect)
     return ScenarioResult(scenario, "sim", summary, problems)

@@ -25,9 +25,11 @@ from ivr.engine.library import FlowLibrary
 from ivr.engine.model import InputNode
 from ivr.engine.port import CallerHungUp
 from ivr.store.calls import connect, read_summary
+from ivr.store.schema import migrate
 from ivr.tools.scenario.answerer import ScenarioAnswerer
 from ivr.tools.scenario.check import mismatches
 from ivr.tools.scenario.model import Scenario
+from ivr.tools.scenario.outages import scenario_outages
 from ivr.tools.scenario.result import ScenarioResult
 
 log = logging.getLogger(__name__)
@@ -207,16 +209,18 @@ async def run_scenarios_asterisk(
     db = connect(settings.db_path)
     results = []
     try:
+        migrate(db)  # the outage tables, should the serving IVR be older than the file
         for scenario in scenarios:
-            call_id, problems = await _place_call(
-                scenario,
-                ami,
-                bots,
-                bot_url,
-                library,
-                timeout,
-                UNTIL_HANGUP if scenario.queue_timeout else until,
-            )
+            with scenario_outages(db, scenario):
+                call_id, problems = await _place_call(
+                    scenario,
+                    ami,
+                    bots,
+                    bot_url,
+                    library,
+                    timeout,
+                    UNTIL_HANGUP if scenario.queue_timeout else until,
+                )
             summary = read_summary(db, call_id) if call_id else None
             if summary is None:
                 problems = [*problems, "the IVR recorded no call (is `pln123 serve` running?)"]
