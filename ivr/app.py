@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import signal
 import uuid
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from ivr.agi import variables as var
@@ -22,6 +23,7 @@ from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.domain.callerid import mask
 from ivr.engine.call import open_call
+from ivr.engine.context import Clock, utc_now
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import LibraryHolder
 from ivr.ops.live import MetricsWatcher
@@ -141,9 +143,23 @@ class IvrApp:
             backends=self.backends,
             args=agi_args(headers),
             watcher=self.watcher,
+            clock=await self._clock(channel, call_id),
         )
         outcome = await run_call(ctx)
         log.info("call %s ended: %s", call_id, outcome.value)
+
+    async def _clock(self, channel: AgiChannel, call_id: str) -> Clock:
+        """The call's clock: the real one, or in a sandbox with ``[agi] test_clock`` the
+        one its channel's ``PLN123_TEST_AT`` names."""
+        if not self.settings.agi.test_clock:
+            return utc_now
+        value = await channel.get_variable(var.TEST_AT)
+        clock = moment_clock(value or "")
+        if clock is None:
+            if value:
+                log.warning("call %s: %s=%r is no time with an offset", call_id, var.TEST_AT, value)
+            return utc_now
+        return clock
 
     async def _start_screenpop(self) -> ScreenPopService | None:
         """The web pages (CSOs' screen-pop, ops, ``/metrics``) and the AMI watcher, when
@@ -185,3 +201,16 @@ class IvrApp:
                 self.speech.close()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+
+
+def moment_clock(value: str, now: Clock = utc_now) -> Clock | None:
+    """A clock that reads ``value`` (ISO 8601 with an offset) now and runs on from there;
+    None when ``value`` is no such time."""
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        return None
+    offset = at - now()
+    return lambda: now() + offset

@@ -48,6 +48,12 @@ class AgiSettings(BaseModel):
     listen_events: bool = True
     #: Port of the caller bot that ``pln123 scenario run --via asterisk`` serves.
     callerbot_port: int = Field(4574, ge=0, le=65535)
+    #: Sandbox only: run each call at the moment its channel variable
+    #: ``PLN123_TEST_AT`` names (ISO 8601 with an offset; a scenario's ``at:``), the
+    #: clock then running on from there, so a scenario "on a holiday" or "on Sunday
+    #: evening" plays as a real call any day. ``pln123 up`` and the end-to-end tests
+    #: switch it on; leave it off in production.
+    test_clock: bool = False
 
 
 class AmiSettings(BaseModel):

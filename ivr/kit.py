@@ -9,7 +9,7 @@ from __future__ import annotations
 from ivr.actions import ACTIONS
 from ivr.engine.kit import FlowKit
 from ivr.steps.registry import KINDS
-from ivr.steps.transfer import hand_to_queue
+from ivr.steps.transfer import hand_to_open_queue
 from ivr.tables import TABLE_MODELS
 
-KIT = FlowKit(kinds=KINDS, actions=ACTIONS, table_models=TABLE_MODELS, hand_over=hand_to_queue)
+KIT = FlowKit(kinds=KINDS, actions=ACTIONS, table_models=TABLE_MODELS, hand_over=hand_to_open_queue)

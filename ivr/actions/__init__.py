@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ivr.actions import callbacks, mobile, outage, pln, power
+from ivr.actions import announcement, callbacks, mobile, outage, pln, power
 from ivr.engine.context import Action, CallContext
 from ivr.prompts.catalogue import fill
 
@@ -32,6 +32,7 @@ ACTIONS: dict[str, Action] = {
     "gangguan.cek": outage.check,
     "gangguan.dengar": outage.heard,
     "gangguan.lampirkan": outage.attach,
+    "pengumuman.cek": announcement.check,
     "panggilan_balik.simpan": callbacks.request_callback,
     "pln_mobile.topik": mobile.choose_topic,
     "pln_mobile.biaya_admin": mobile.admin_fee,

@@ -9,7 +9,6 @@ A backend that fails raises; the action step turns that into the ``error`` resul
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from ivr.backends.forms import report_request
@@ -38,7 +37,7 @@ def _set_zone(ctx: CallContext, zone: str) -> None:
         ctx.variables["zona"] = zone
         return
     ctx.variables["zona"] = zone
-    ctx.variables[PERIOD] = local_period(datetime.now(UTC), zone, ctx.greeting_hours)
+    ctx.variables[PERIOD] = local_period(ctx.now(), zone, ctx.greeting_hours)
 
 
 async def identify_caller(ctx: CallContext, args: Mapping[str, Any]) -> str:

@@ -9,7 +9,6 @@ dots (``759.000``, name ending ``_teks``) for the CSO's screen-pop.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -183,6 +182,6 @@ async def intimacy(ctx: CallContext, args: Mapping[str, Any]) -> str:
     """The closing's customer-intimacy line by the caller's local hour (step 22):
     sets ``keakraban`` (``beraktifitas``, ``beristirahat`` or ``sehat``)."""
     zone = ZoneInfo(ctx.variables.get("zona") or ctx.default_timezone)
-    hour = datetime.now(UTC).astimezone(zone).hour
+    hour = ctx.now().astimezone(zone).hour
     ctx.variables["keakraban"] = tambah_daya.intimacy_period(hour)
     return "ok"

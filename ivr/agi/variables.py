@@ -16,6 +16,8 @@ QUEUE = "PLN123_QUEUE"
 POP_ID = "PLN123_POP_ID"
 #: Id of the call record.
 CALL_ID = "PLN123_CALL_ID"
+#: The moment a sandbox call runs at (``[agi] test_clock``; set by the scenario runner).
+TEST_AT = "PLN123_TEST_AT"
 
 #: Flow the dialplan runs when a caller waited ``queue_max_wait`` seconds in a queue,
 #: with the queue and the pop id as AGI arguments.

@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ivr.backends.announcements import EmbeddedAnnouncements
 from ivr.backends.ap2t import EmbeddedAp2t
 from ivr.backends.itsm import EmbeddedItsm
 from ivr.backends.outages import EmbeddedOutages
@@ -53,6 +54,7 @@ from ivr.backends.sqlite_base import (
 )
 from ivr.domain.customer_ids import METER, customer_id_kind
 from ivr.domain.reports import MAX_SEQUENCE, SEQUENCE_DIGITS, format_report_number
+from ivr.store.announcements import AnnouncementBoard
 from ivr.store.control import OutageBoard
 from ivr.store.pops import insert_callback
 
@@ -388,9 +390,10 @@ class EmbeddedDatabase:
     own every CRM lookup would read its pages afresh. Both run on the event loop's
     thread, one statement or transaction at a time.
 
-    The outage board reads on a connection of its own (it polls ``control_version`` at
-    most every ``outage_poll_seconds``; the simulator and the scenario runner pass 0,
-    so an outage a scenario declares is in force for its very next call).
+    The outage and announcement boards read on connections of their own (they poll
+    ``control_version`` at most every ``outage_poll_seconds``; the simulator and the
+    scenario runner pass 0, so an outage a scenario declares is in force for its very
+    next call).
     """
 
     def __init__(
@@ -406,9 +409,11 @@ class EmbeddedDatabase:
         self.conn = open_database(self.path) if conn is None else conn
         self._now = now
         self.outage_board = OutageBoard(self.path, poll_seconds=outage_poll_seconds)
+        self.announcement_board = AnnouncementBoard(self.path, poll_seconds=outage_poll_seconds)
 
     def backends(self) -> Backends:
-        """CRM, customer data, APKT, AP2T, ITSM and outages sharing this connection."""
+        """CRM, customer data, APKT, AP2T, ITSM, outages and the announcement, sharing
+        this connection."""
         return Backends(
             crm=EmbeddedCrm(self.conn),
             customers=EmbeddedCustomers(self.conn),
@@ -417,11 +422,13 @@ class EmbeddedDatabase:
             ap2t=EmbeddedAp2t(self.conn, now=self._now),
             itsm=EmbeddedItsm(self.conn, now=self._now),
             outages=EmbeddedOutages(self.outage_board, self.conn),
+            announcements=EmbeddedAnnouncements(self.announcement_board),
         )
 
     def close(self) -> None:
         """Close the connection if it is this object's own (the backends stop working),
-        and the outage board's."""
+        and the boards'."""
         self.outage_board.close()
+        self.announcement_board.close()
         if self._owned:
             self.conn.close()

@@ -1,9 +1,9 @@
 """A time limit and one error type around every backend call.
 
-:func:`guarded` wraps every port (CRM, customers, APKT, AP2T, ITSM, outages) so that the flow
-sees only two outcomes: an answer within ``timeout`` seconds, or :class:`BackendError`
-with a message that says which backend failed and how (then the caller goes to a CSO
-with everything collected).
+:func:`guarded` wraps every port (CRM, customers, APKT, AP2T, ITSM, outages,
+announcements) so that the flow sees only two outcomes: an answer within ``timeout``
+seconds, or :class:`BackendError` with a message that says which backend failed and how
+(then the caller goes to a CSO with everything collected).
 A cancelled call (the caller hung up) stays cancelled: :class:`asyncio.CancelledError`
 passes through untouched.
 
@@ -31,6 +31,7 @@ from typing import TypeVar
 
 from ivr import metrics
 from ivr.backends.ports import (
+    AnnouncementPort,
     Ap2tPort,
     ApktPort,
     BackendError,
@@ -51,6 +52,7 @@ from ivr.backends.ports import (
     ReportRequest,
     TicketRequest,
 )
+from ivr.domain.announcements import Announcement
 from ivr.domain.callerid import mask
 from ivr.domain.outages import Outage
 from ivr.domain.pln_mobile import is_ticket_number
@@ -285,6 +287,17 @@ class GuardedOutages:
         )
 
 
+class GuardedAnnouncements:
+    """The announcement lookup with a time limit (it names no caller)."""
+
+    def __init__(self, inner: AnnouncementPort, timeout: float) -> None:
+        self.inner = inner
+        self._guard = _Guard(timeout, inner)
+
+    async def current(self) -> Announcement | None:
+        return await self._guard.run("announcement lookup", "", self.inner.current)
+
+
 def guarded(backends: Backends, timeout: float) -> Backends:
     """``backends`` with a ``timeout``-second limit on every call."""
     return Backends(
@@ -296,5 +309,10 @@ def guarded(backends: Backends, timeout: float) -> Backends:
         itsm=GuardedItsm(backends.itsm, timeout) if backends.itsm is not None else None,
         outages=(
             GuardedOutages(backends.outages, timeout) if backends.outages is not None else None
+        ),
+        announcements=(
+            GuardedAnnouncements(backends.announcements, timeout)
+            if backends.announcements is not None
+            else None
         ),
     )

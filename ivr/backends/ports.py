@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ivr.domain.announcements import Announcement
 from ivr.domain.outages import Outage
 
 
@@ -277,6 +278,15 @@ class OutagePort(Protocol):
         ``hung_up``) about outage ``outage_id``; each event counts once per call."""
 
 
+class AnnouncementPort(Protocol):
+    """The global announcement every caller hears before the main menu. Ops set it
+    (``pln123 announcement set`` or the ops page); every worker sees it within
+    seconds."""
+
+    async def current(self) -> Announcement | None:
+        """The announcement in force now; None when there is none."""
+
+
 @dataclass(frozen=True)
 class Backends:
     """The backends one IVR process uses."""
@@ -293,3 +303,5 @@ class Backends:
     #: Outage announcements (None: callers are never told of one; reports go on as
     #: without an outage).
     outages: OutagePort | None = None
+    #: The global announcement (None: callers never hear one).
+    announcements: AnnouncementPort | None = None

@@ -13,6 +13,7 @@ import click
 from pydantic import ValidationError
 
 from ivr.backends.ports import Backends
+from ivr.cli.announcement import announcement
 from ivr.cli.audit import audit
 from ivr.cli.outage import outage
 from ivr.cli.prompts import prompts
@@ -476,6 +477,7 @@ cli.add_command(prompts)
 cli.add_command(stats)
 cli.add_command(outage)
 cli.add_command(audit)
+cli.add_command(announcement)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,9 @@ def default_actor() -> str:
         return "cli:unknown"
 
 
-def _actor(by: str | None) -> str:
+def actor_name(by: str | None) -> str:
+    """The audit log's actor of a command: ``--by`` stripped (a blank one is refused),
+    else :func:`default_actor`."""
     if by is None:
         return default_actor()
     if not by.strip():
@@ -142,7 +144,7 @@ def outage_add(
     by: str | None,
 ) -> None:
     """Announce an outage from now until --until to callers of the units named."""
-    actor = _actor(by)
+    actor = actor_name(by)
     with control_store() as conn:
         now = _now()
         try:
@@ -236,7 +238,7 @@ def render_table(outages: Sequence[Outage], counts: dict[int, dict[str, int]], n
 @click.option("--by", help=BY_HELP)
 def outage_end(outage_id: int, by: str | None) -> None:
     """End outage ID now: callers no longer hear it."""
-    actor = _actor(by)
+    actor = actor_name(by)
     with control_store() as conn:
         now = _now()
         try:

@@ -9,7 +9,7 @@ from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.domain.callerid import caller_class
 from ivr.domain.greeting import local_period
-from ivr.engine.context import CallContext
+from ivr.engine.context import CallContext, Clock, utc_now
 from ivr.engine.journey import CallWatcher
 from ivr.engine.library import FlowLibrary
 from ivr.engine.port import CallPort
@@ -45,11 +45,13 @@ async def open_call(
     backends: Backends | None = None,
     args: list[str] | None = None,
     watcher: CallWatcher | None = None,
+    clock: Clock = utc_now,
 ) -> CallContext:
     """Record a new call and build its context, ready for :func:`run_call`.
 
     ``args`` are the AGI script's arguments (``AGI(agi://ivr/flow,a,b)``); the flow
-    sees them as ``{arg1}``, ``{arg2}`` ...
+    sees them as ``{arg1}``, ``{arg2}`` ...; ``clock`` is the call's "now" (the real
+    clock unless a simulated call runs at a fixed moment).
     """
     call_id = call_id or uuid.uuid4().hex
     hours = settings.greeting_hours.model_dump()
@@ -68,10 +70,11 @@ async def open_call(
         action_timeout=settings.action_timeout,
         default_timezone=settings.default_timezone,
         greeting_hours=hours,
-        variables=start_variables(caller, settings, hours=hours)
+        variables=start_variables(caller, settings, clock(), hours)
         | {f"arg{i}": value for i, value in enumerate(args or (), start=1)},
         backends=backends,
         speech_attempts=settings.speech.attempts if settings.speech.model_path else 0,
         tables=library.tables,
         watcher=watcher,
+        clock=clock,
     )

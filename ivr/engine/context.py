@@ -6,6 +6,7 @@ import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -23,6 +24,13 @@ from ivr.store.calls import CallStore
 TableT = TypeVar("TableT", bound=BaseModel)
 
 Action = Callable[["CallContext", Mapping[str, Any]], Awaitable[str]]
+#: The call's clock: an aware datetime (the simulator and scenarios pass a fixed one).
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -65,6 +73,13 @@ class CallContext:
     journey: Journey = field(default_factory=Journey)
     #: Follows the call live (the Prometheus metrics); None: nothing does.
     watcher: CallWatcher | None = None
+    #: What "now" is for this call (greeting, queue opening hours): the real clock,
+    #: or a fixed moment when a scenario runs a call "at" a given time.
+    clock: Clock = utc_now
+
+    def now(self) -> datetime:
+        """The call's current moment, an aware datetime."""
+        return self.clock()
 
     def table(self, name: str, model: type[TableT]) -> TableT:
         """The data table ``name``; :class:`LookupError` when it is missing or not a

@@ -10,19 +10,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from ivr.config import AgentSettings
 from ivr.domain.callerid import mask
-from ivr.engine.pop import ScreenPop
+from ivr.engine.pop import OutageNotice, ScreenPop
 from ivr.screenpop.events import QueueEvent
 from ivr.screenpop.view import callback_view, pop_view
 from ivr.store import pops
+from ivr.store.control import get_outage
 from ivr.store.pops import Callback, Delivery, PopStore
 
 log = logging.getLogger(__name__)
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A connection that can only read the store's file."""
+    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=2.0)
+    conn.execute("PRAGMA query_only=ON")
+    return conn
+
 
 Message = dict[str, Any]
 #: Messages a tab may fall behind by before it is dropped (it reconnects and gets a
@@ -161,9 +172,27 @@ class PopHub:
             self.on_handled(event)
 
     def _view(self, delivery: Delivery, event_at: float | None = None) -> dict[str, Any]:
-        view = pop_view(self.store.pop_data(delivery.pop_id), delivery, self.zone, event_at)
+        data = self.store.pop_data(delivery.pop_id)
+        declared = self._outage_declared_at(data)
+        view = pop_view(data, delivery, self.zone, event_at, declared)
         view["sent_at"] = round(time.time() * 1000)
         return view
+
+    def _outage_declared_at(self, data: Mapping[str, Any] | None) -> float | None:
+        """When the outage the pop's caller heard was declared (its record's start: ops
+        declare one to start at once), or None: no outage, or no record of it."""
+        outage = OutageNotice.from_stored(data.get("outage")) if data else None
+        if outage is None or not outage.id.isdigit():
+            return None
+        # Only pops of callers who heard an outage get here: a short-lived connection
+        # each, rather than one more held open beside the store's.
+        try:
+            with contextlib.closing(_read_only(self.store.path)) as conn:
+                record = get_outage(conn, int(outage.id))
+        except sqlite3.Error as exc:
+            log.warning("outage %s of a pop: cannot read it: %s", outage.id, exc)
+            return None
+        return None if record is None else record.starts_at
 
     # -- call-back tasks --------------------------------------------------------------
 

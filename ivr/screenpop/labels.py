@@ -36,14 +36,18 @@ LINES: Mapping[str, str] = MappingProxyType({"mobile": "Seluler", "pstn": "PSTN"
 
 POWER_STATES: Mapping[str, str] = MappingProxyType({"padam": "Padam", "menyala": "Menyala"})
 
-#: The lines of the outage announcement the caller heard (``ScreenPop.outage``), as
-#: the pop's notes and the APKT block show them.
+#: The heading of the block showing the outage announcement the caller heard
+#: (``ScreenPop.outage``), at the top of the pop.
+OUTAGE_TITLE = "Gangguan meluas diketahui"
+
+#: That block's rows, in order (the message is shown apart, large). The master report's
+#: label is also its line in the APKT block.
 OUTAGE: Mapping[str, str] = MappingProxyType(
     {
-        "message": "Info gangguan meluas",
         "units": "Wilayah gangguan",
         "until": "Perkiraan menyala",
         "report_number": "Laporan induk APKT",
+        "declared_at": "Diumumkan",
     }
 )
 

@@ -16,6 +16,7 @@ from ivr.backends.ports import ReportRequest
 from ivr.domain import self_diagnosis
 from ivr.domain.callerid import parse_caller_id
 from ivr.domain.customer_ids import METER, customer_id_kind
+from ivr.domain.outages import OutageInvalid, format_time
 from ivr.engine.pop import Caller, Customer, OutageNotice, ScreenPop
 from ivr.screenpop import labels
 from ivr.store.pops import Callback, Delivery
@@ -102,24 +103,39 @@ def _apkt(form: ReportRequest | None) -> dict[str, Any] | None:
     }
 
 
-def _outage(outage: OutageNotice | None) -> dict[str, Any] | None:
-    """The outage the caller heard: its fields, and the lines the pop's notes lead with
-    (so a page that knows nothing of outages still shows it under "Catatan IVR")."""
+def _declared_text(at: float, zone: str) -> str:
+    """When ops declared the outage, as the ops page writes it: ``2025-03-01 09:30 WIB``."""
+    try:
+        return format_time(at, zone)
+    except OutageInvalid:  # a contact centre zone outside Indonesia's three
+        return _local_time(at, zone, "%Y-%m-%d %H:%M")
+
+
+def _outage(
+    outage: OutageNotice | None, declared_at: float | None, zone: str
+) -> dict[str, Any] | None:
+    """The outage announcement the caller heard, for its own block at the top of the
+    pop: the message, then labelled rows (a value not known is "", shown as a dash).
+    ``declared_at`` comes from the outage record (None: not found)."""
     if outage is None:
         return None
     values = {
-        "message": outage.message,
         "units": ", ".join(outage.units),
         "until": outage.until,
         "report_number": outage.report_number,
+        "declared_at": "" if declared_at is None else _declared_text(declared_at, zone),
     }
     return {
         "id": outage.id,
-        **values,
-        "lines": [
-            {"label": label, "value": values[key]}
+        "title": labels.OUTAGE_TITLE,
+        "message": outage.message,
+        "units": list(outage.units),
+        "until": outage.until,
+        "report_number": outage.report_number,
+        "declared_at_text": values["declared_at"],
+        "rows": [
+            {"field": key, "label": label, "value": values[key]}
             for key, label in labels.OUTAGE.items()
-            if values[key]
         ],
     }
 
@@ -140,6 +156,9 @@ def apkt_block(view: PopView) -> str:
         lines.append(("Kondisi listrik", view["power_state_label"]))
     if view["report_number"]:
         lines.append(("No. laporan", view["report_number"]))
+    # A report for a caller in a declared outage belongs to its master report.
+    if view["outage"] and view["outage"]["report_number"]:
+        lines.append((labels.OUTAGE["report_number"], view["outage"]["report_number"]))
     lines += [(note["label"], note["value"]) for note in view["notes"]]
     width = max((len(label) for label, value in lines if value), default=0)
     text = [f"{label.ljust(width)} : {value}" for label, value in lines if value]
@@ -151,17 +170,21 @@ def apkt_block(view: PopView) -> str:
 
 
 def pop_view(
-    data: Mapping[str, Any] | None, delivery: Delivery, zone: str, event_at: float | None = None
+    data: Mapping[str, Any] | None,
+    delivery: Delivery,
+    zone: str,
+    event_at: float | None = None,
+    outage_declared_at: float | None = None,
 ) -> PopView:
     """The page's view of one pop at one agent, from the stored pop (``data`` None: the
-    call bypassed the IVR, so only the number and the queue are known)."""
+    call bypassed the IVR, so only the number and the queue are known);
+    ``outage_declared_at``: when the outage the caller heard was declared, if known."""
     if data is None:
         pop = ScreenPop(
             call_id="", flow="", queue=delivery.queue, caller=Caller(number=delivery.caller)
         )
     else:
         pop = ScreenPop.from_stored(data)
-    outage = _outage(pop.outage)
     view: PopView = {
         "id": delivery.pop_id,
         "call_id": pop.call_id,
@@ -183,8 +206,8 @@ def pop_view(
         "apkt": _apkt(pop.apkt),
         "report_number": pop.report_number,
         "open_report": pop.open_report.to_stored() if pop.open_report else None,
-        "outage": outage,
-        "notes": (outage["lines"] if outage else []) + [note.to_stored() for note in pop.notes],
+        "outage": _outage(pop.outage, outage_declared_at, zone),
+        "notes": [note.to_stored() for note in pop.notes],
         "note": "Panggilan tidak melalui IVR" if data is None else "",
     }
     view["apkt_block"] = apkt_block(view)

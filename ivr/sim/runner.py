@@ -7,6 +7,7 @@ import asyncio
 from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.engine.call import open_call
+from ivr.engine.context import Clock, utc_now
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import FlowLibrary
 from ivr.engine.model import InputNode
@@ -25,11 +26,12 @@ async def simulate_call(
     echo: Echo | None = None,
     backends: Backends | None = None,
     args: list[str] | None = None,
+    clock: Clock = utc_now,
 ) -> CallSummary:
-    """One simulated call to its end; what it did."""
+    """One simulated call to its end; what it did. ``clock`` is the call's "now"."""
     port = SimPort(answerer, echo)
     ctx = await open_call(
-        settings, library, store, port, flow, caller, backends=backends, args=args
+        settings, library, store, port, flow, caller, backends=backends, args=args, clock=clock
     )
     await run_call(ctx)
     summary = store.summary(ctx.call_id)

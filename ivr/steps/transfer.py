@@ -21,6 +21,7 @@ from ivr.engine.model import Flow, NodeBase, PromptPart, as_list
 from ivr.engine.pop import Answer, Caller, Customer, Note, OpenReport, OutageNotice, ScreenPop
 from ivr.engine.port import Outcome
 from ivr.prompts.catalogue import PLACEHOLDER, fill
+from ivr.steps import queue_hours
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +144,30 @@ async def hand_to_queue(ctx: CallContext, queue: str, notes: Sequence[Note] = ()
     return StepResult(Reason.DONE, outcome=Outcome.QUEUED)
 
 
+async def hand_to_open_queue(ctx: CallContext, queue: str) -> StepResult:
+    """The interpreter's hand-over when the IVR itself fails: a closed ``queue`` gives
+    way to its open alternative (it can offer nothing else now); with none the call is
+    queued as before, and the dialplan offers a call-back after the longest wait."""
+    return await hand_to_queue(ctx, queue_hours.open_queue(ctx, queue))
+
+
 async def run(node: TransferNode, ctx: CallContext, flow: Flow) -> StepResult:
-    """Say the hand-over prompt, then queue."""
-    await ctx.play(node.prompt, barge_in=False)
-    queue = fill(node.queue or flow.defaults.cso_queue or "", ctx.variables)
+    """Say the hand-over prompt, then queue; a queue closed now (its hours, a holiday)
+    takes the caller to the out-of-hours offer instead (:mod:`ivr.steps.queue_hours`)."""
+    queue = fill(node.queue or flow.defaults.cso_queue or "", ctx.variables) or ctx.default_queue
     notes = pop_notes(flow.defaults.pop | node.pop, ctx.variables)
-    return await hand_to_queue(ctx, queue or ctx.default_queue, notes)
+    closed = queue_hours.out_of_hours(ctx, queue)
+    if closed is not None:
+        # The pop goes with the call-back task, so the CSO who calls back sees it all.
+        ctx.variables.update(closed)
+        pop = screenpop_data(ctx, queue, notes)
+        ctx.variables["pop_id"] = await ctx.store.record_screenpop(
+            ctx.call_id, queue, pop.to_stored()
+        )
+        # The out-of-hours flow ends the call; it has no ``return`` to come back by.
+        return StepResult(Reason.DONE, next=node.id, enter=queue_hours.OUT_OF_HOURS_FLOW)
+    await ctx.play(node.prompt, barge_in=False)
+    return await hand_to_queue(ctx, queue, notes)
 
 
 def describe(flow: Flow, node: TransferNode) -> list[str]:

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ivr.domain.outages import (
     EVENTS,
@@ -38,6 +38,7 @@ from ivr.store.schema import migrate
 __all__ = [
     "TIME_FIELDS",
     "AuditEntry",
+    "ControlBoard",
     "ControlError",
     "OutageBoard",
     "active_outages",
@@ -57,6 +58,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 _OUTAGE_COLUMNS = (
     "id, units, area_codes, message, report_number, starts_at, until, created_by,"
@@ -376,18 +379,21 @@ def outage_counts(
 # -- the call path's view ---------------------------------------------------------------
 
 
-class OutageBoard:
-    """The outages in force, in memory, for the call path.
+class ControlBoard(Generic[R]):
+    """What a control table holds, in memory, for the call path: the shared polling of
+    :class:`OutageBoard` and :class:`~ivr.store.announcements.AnnouncementBoard`.
 
     :meth:`refresh` reads ``control_version`` (at most every ``poll_seconds``) and
-    re-reads the outages only when it moved, or ``reread_seconds`` have passed (a
-    scheduled outage starting); expiry needs no read, as :meth:`covering` checks each
-    outage's times against ``now``. Lookups are a dict by normalised unit name and by
-    area code.
+    re-reads the records (:meth:`_load`) only when it moved, or ``reread_seconds`` have
+    passed (a scheduled record starting); a subclass indexes them (:meth:`_index`) and
+    checks each record's times against ``now`` at lookup, so expiry needs no read.
 
     A store error never reaches a call: it is logged once (until a read succeeds
-    again) and the last good list stays.
+    again) and the last good records stay.
     """
+
+    #: What the log lines name (``outages: cannot read ...``).
+    what = "records"
 
     def __init__(
         self, path: Path, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
@@ -400,11 +406,17 @@ class OutageBoard:
         self._checked_at = -math.inf
         self._read_at = -math.inf
         self._failing = False
-        self._by_name: dict[str, tuple[Outage, ...]] = {}
-        self._by_area_code: dict[str, tuple[Outage, ...]] = {}
+
+    def _load(self, conn: sqlite3.Connection, now: float) -> Sequence[R]:
+        """The records in force at ``now`` or later."""
+        raise NotImplementedError
+
+    def _index(self, records: Sequence[R]) -> None:
+        """Keep ``records`` for lookups."""
+        raise NotImplementedError
 
     def refresh(self, now: float, *, force: bool = False) -> bool:
-        """Bring the list up to date if the store changed; True when it was re-read."""
+        """Bring the records up to date if the store changed; True when re-read."""
         if not force and 0.0 <= now - self._checked_at < self.poll_seconds:
             return False
         self._checked_at = now
@@ -417,19 +429,45 @@ class OutageBoard:
             stale = not 0.0 <= now - self._read_at < self.reread_seconds
             if not force and version == self._version and not stale:
                 return False
-            outages = active_outages(self._conn, now, upcoming=True)
-        except Exception as exc:  # never into a call: keep the last good list
+            records = self._load(self._conn, now)
+        except Exception as exc:  # never into a call: keep the last good records
             if not self._failing:
-                log.error("outages: cannot read %s (%s); keeping the last list", self.path, exc)
+                log.error(
+                    "%s: cannot read %s (%s); keeping the last list", self.what, self.path, exc
+                )
                 self._failing = True
             return False
         if self._failing:
-            log.info("outages: reading %s again", self.path)
+            log.info("%s: reading %s again", self.what, self.path)
             self._failing = False
-        self._index(outages)
+        self._index(records)
         self._version = version
         self._read_at = now
         return True
+
+    def close(self) -> None:
+        """Close the connection (a later :meth:`refresh` opens a new one)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class OutageBoard(ControlBoard[Outage]):
+    """The outages in force, in memory, for the call path (polling as
+    :class:`ControlBoard`). Lookups are a dict by normalised unit name and by area
+    code; :meth:`covering` checks each outage's times against ``now``."""
+
+    what = "outages"
+
+    def __init__(
+        self, path: Path, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
+    ) -> None:
+        super().__init__(path, poll_seconds=poll_seconds, reread_seconds=reread_seconds)
+        self._by_name: dict[str, tuple[Outage, ...]] = {}
+        self._by_area_code: dict[str, tuple[Outage, ...]] = {}
+
+    def _load(self, conn: sqlite3.Connection, now: float) -> Sequence[Outage]:
+        return active_outages(conn, now, upcoming=True)
 
     def _index(self, outages: Sequence[Outage]) -> None:
         by_name: dict[str, list[Outage]] = {}
@@ -459,9 +497,3 @@ class OutageBoard:
             if outage.is_active(now):
                 return outage
         return None
-
-    def close(self) -> None:
-        """Close the connection (a later :meth:`refresh` opens a new one)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None

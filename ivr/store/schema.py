@@ -255,6 +255,20 @@ MIGRATIONS: list[str] = [
     CREATE TABLE control_version (version INTEGER NOT NULL);
     INSERT INTO control_version (version) VALUES (0);
     """,
+    # 12: the global announcement every caller hears before the main menu (one in force
+    # at a time: setting a new one ends the one before), audited like outages
+    """
+    CREATE TABLE announcements (
+        id INTEGER PRIMARY KEY,
+        message TEXT NOT NULL,
+        starts_at REAL NOT NULL,
+        until REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        ended_at REAL,
+        ended_by TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX announcements_open ON announcements(ended_at, until);
+    """,
 ]
 
 

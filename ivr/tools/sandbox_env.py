@@ -49,6 +49,8 @@ def serve_env(settings: Settings, base: dict[str, str] | None = None) -> dict[st
         PLN123_CONFIG="",
         PLN123_AGI__PORT=str(settings.agi.port),
         PLN123_AGI__CALLERBOT_PORT=str(settings.agi.callerbot_port),
+        # Scenarios at a fixed moment (``at:``) play as real calls in the sandbox.
+        PLN123_AGI__TEST_CLOCK="true",
         PLN123_AMI__PORT=str(settings.ami.port),
         PLN123_AMI__SECRET=settings.ami.secret.get_secret_value(),
         PLN123_WEB__PORT=str(settings.web.port),

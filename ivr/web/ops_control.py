@@ -69,15 +69,15 @@ FIELD_OF_OPTION = {
 }
 
 
-def _json_error(kind: type[web.HTTPException], message: str, **extra: str) -> NoReturn:
+def json_error(kind: type[web.HTTPException], message: str, **extra: str) -> NoReturn:
     raise kind(
         text=json.dumps({"error": message, **extra}, ensure_ascii=False),
         content_type="application/json",
     )
 
 
-def _invalid(field: str, message: str) -> NoReturn:
-    _json_error(web.HTTPBadRequest, message, field=field)
+def invalid(field: str, message: str) -> NoReturn:
+    json_error(web.HTTPBadRequest, message, field=field)
 
 
 def outage_json(outage: Outage, counts: Mapping[str, int], now: float) -> dict[str, Any]:
@@ -117,14 +117,25 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
 def _strings(body: Mapping[str, Any], name: str) -> list[str]:
     value = body.get(name, [])
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        _invalid(name, f"{name} must be a list of strings")
+        invalid(name, f"{name} must be a list of strings")
     return value
 
 
-def _string(body: Mapping[str, Any], name: str, default: str = "") -> str:
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object, or a 400 with ``field`` "" when it is none."""
+    try:
+        body = await request.json()
+    except ValueError:
+        invalid("", "the body is not JSON")
+    if not isinstance(body, dict):
+        invalid("", "the body must be a JSON object")
+    return body
+
+
+def string_field(body: Mapping[str, Any], name: str, default: str = "") -> str:
     value = body.get(name, default)
     if not isinstance(value, str):
-        _invalid(name, f"{name} must be a string")
+        invalid(name, f"{name} must be a string")
     return value
 
 
@@ -149,11 +160,11 @@ class OpsControl:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    async def _store(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def store(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """``work`` on a fresh connection to the call store, in a worker thread."""
         db_path = self.site.db_path
         if db_path is None or not db_path.exists():
-            _json_error(web.HTTPServiceUnavailable, "no call store yet")
+            json_error(web.HTTPServiceUnavailable, "no call store yet")
 
         def run() -> T:
             conn = connect(db_path)
@@ -167,16 +178,16 @@ class OpsControl:
             return await asyncio.get_running_loop().run_in_executor(None, run)
         except sqlite3.Error as exc:
             log.error("ops page: control store access failed: %s", exc)
-            _json_error(web.HTTPServiceUnavailable, "the call store cannot be used now")
+            json_error(web.HTTPServiceUnavailable, "the call store cannot be used now")
 
-    def _writer(self, request: web.Request) -> str:
+    def writer(self, request: web.Request) -> str:
         """The audit actor of a POST (``ops:<id>``), after the session and origin checks."""
         user = self.user_of(request)
         if not auth.same_origin(request.headers.get("Origin"), request.host):
             log.warning("ops page: refused a change from origin %r", request.headers["Origin"])
-            _json_error(web.HTTPForbidden, "changes come from the ops page only")
+            json_error(web.HTTPForbidden, "changes come from the ops page only")
         if request.content_type != "application/json":
-            _json_error(web.HTTPForbidden, "send JSON (Content-Type: application/json)")
+            json_error(web.HTTPForbidden, "send JSON (Content-Type: application/json)")
         return f"ops:{user}"
 
     # -- handlers ------------------------------------------------------------------------
@@ -185,7 +196,7 @@ class OpsControl:
         """``{"units": [...]}``: the unit (UP3) and posko (ULP) names of the customer
         records, for the form's suggestions."""
         self.user_of(request)
-        names = await self._store(known_units)
+        names = await self.store(known_units)
         return web.json_response({"units": names}, headers=NO_STORE)
 
     async def outages(self, request: web.Request) -> web.StreamResponse:
@@ -198,7 +209,7 @@ class OpsControl:
             counts = outage_counts(conn, [o.id for o in found])
             return [outage_json(o, counts[o.id], now) for o in found]
 
-        rows = await self._store(work)
+        rows = await self.store(work)
         return web.json_response({"now": now, "outages": rows}, headers=NO_STORE)
 
     async def add(self, request: web.Request) -> web.StreamResponse:
@@ -208,19 +219,14 @@ class OpsControl:
         with an offset, ``YYYY-MM-DD HH:MM`` or ``HH:MM``), ``tz`` (of an ``until``
         without an offset: ``WIB``, ``WITA`` or ``WIT``; WIB when left out), ``report``.
         """
-        actor = self._writer(request)
-        try:
-            body = await request.json()
-        except ValueError:
-            _invalid("", "the body is not JSON")
-        if not isinstance(body, dict):
-            _invalid("", "the body must be a JSON object")
+        actor = self.writer(request)
+        body = await json_body(request)
         units = _strings(body, "units")
         area_codes = _strings(body, "area_codes")
-        message = _string(body, "message")
-        until = _string(body, "until")
-        zone = _string(body, "tz", "WIB")
-        report = _string(body, "report")
+        message = string_field(body, "message")
+        until = string_field(body, "until")
+        zone = string_field(body, "tz", "WIB")
+        report = string_field(body, "report")
         now = self.site.clock()
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -249,17 +255,17 @@ class OpsControl:
             return outage_json(added, outage_counts(conn, [outage_id])[outage_id], now)
 
         try:
-            added = await self._store(work)
+            added = await self.store(work)
         except OutageInvalid as exc:
-            _invalid(FIELD_OF_OPTION.get(exc.option, ""), str(exc))
+            invalid(FIELD_OF_OPTION.get(exc.option, ""), str(exc))
         except ControlError as exc:
-            _invalid("", str(exc))
+            invalid("", str(exc))
         log.info("ops page: %s declared outage %s", actor, added["id"])
         return web.json_response(added, status=201, headers=NO_STORE)
 
     async def end(self, request: web.Request) -> web.StreamResponse:
         """End an outage now: 200 with it; 404 for no such outage, 400 when it is over."""
-        actor = self._writer(request)
+        actor = self.writer(request)
         outage_id = int(request.match_info["id"])
         now = self.site.clock()
 
@@ -270,11 +276,11 @@ class OpsControl:
             return outage_json(ended, outage_counts(conn, [outage_id])[outage_id], now)
 
         try:
-            ended = await self._store(work)
+            ended = await self.store(work)
         except ControlError as exc:
-            _json_error(web.HTTPBadRequest, str(exc))
+            json_error(web.HTTPBadRequest, str(exc))
         if ended is None:
-            _json_error(web.HTTPNotFound, f"there is no outage {outage_id}")
+            json_error(web.HTTPNotFound, f"there is no outage {outage_id}")
         log.info("ops page: %s ended outage %s", actor, outage_id)
         return web.json_response(ended, headers=NO_STORE)
 
@@ -284,11 +290,11 @@ class OpsControl:
         self.user_of(request)
         text = request.query.get("limit", str(AUDIT_DEFAULT))
         if not text.isdigit() or not 1 <= int(text) <= AUDIT_MAX:
-            _invalid("limit", f"limit must be a whole number from 1 to {AUDIT_MAX}")
+            invalid("limit", f"limit must be a whole number from 1 to {AUDIT_MAX}")
         limit = int(text)
 
         def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             return [audit_json(entry) for entry in read_audit(conn, None, limit)]
 
-        entries = await self._store(work)
+        entries = await self.store(work)
         return web.json_response({"entries": entries}, headers=NO_STORE)

@@ -7,7 +7,8 @@ messages).
 Operations (``[ops]``): ``/ops/login`` (form and POST), ``/ops/logout``, ``/ops`` (the
 ops page), ``/ops/api/flows``, ``/ops/api/stats?since=&until=&flow=`` (the JSON of
 :func:`ivr.ops.stats.compute_stats`), ``/ops/api/graph?flow=`` (a flow's nodes,
-edges and Graphviz drawing), and outages and the audit log (:mod:`ivr.web.ops_control`).
+edges and Graphviz drawing), outages and the audit log (:mod:`ivr.web.ops_control`),
+and the global announcement (:mod:`ivr.web.ops_announcement`).
 Each role has a cookie of its own (:mod:`ivr.web.auth`): an agent's login does not open
 the ops pages, an ops login does not take calls.
 
@@ -56,6 +57,7 @@ from ivr.engine.model import Flow
 from ivr.ops.stats import compute_stats
 from ivr.screenpop.hub import Message, PopHub
 from ivr.web import auth
+from ivr.web.ops_announcement import OpsAnnouncement
 from ivr.web.ops_control import OpsControl
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,8 @@ class OpsSite:
     db_path: Path | None = None
     #: Dates asked for and hours answered are in this zone.
     timezone: str = "Asia/Jakarta"
+    #: The flow callers start in: the page draws it first.
+    default_flow: str = "main"
     #: How statistics are computed.
     stats: StatsFunction = compute_stats
     #: Epoch seconds now, for outages and the audit log (tests set it).
@@ -259,7 +263,8 @@ async def ops_page(request: web.Request) -> web.StreamResponse:
 
 
 async def ops_flows(request: web.Request) -> web.StreamResponse:
-    """The flows the page can choose: ``{"user", "timezone", "flows": [{id, description}]}``."""
+    """The flows the page can choose: ``{"user", "timezone", "default_flow", "flows":
+    [{id, description}]}``."""
     user = _ops_api_user(request)
     site = request.app[OPS]
     flows = (
@@ -272,7 +277,12 @@ async def ops_flows(request: web.Request) -> web.StreamResponse:
     )
     name = site.users[user].name
     return web.json_response(
-        {"user": {"id": user, "name": name}, "timezone": site.timezone, "flows": flows},
+        {
+            "user": {"id": user, "name": name},
+            "timezone": site.timezone,
+            "default_flow": site.default_flow,
+            "flows": flows,
+        },
         headers=NO_STORE,
     )
 
@@ -488,7 +498,9 @@ def make_app(
     app.router.add_get("/ops/api/flows", ops_flows)
     app.router.add_get("/ops/api/stats", ops_stats)
     app.router.add_get("/ops/api/graph", ops_graph)
-    OpsControl(app[OPS], _ops_api_user).add_routes(app.router)
+    control = OpsControl(app[OPS], _ops_api_user)
+    control.add_routes(app.router)
+    OpsAnnouncement(control).add_routes(app.router)
     app.router.add_get("/healthz", health)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_static("/static", STATIC)

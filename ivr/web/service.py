@@ -49,6 +49,7 @@ class ScreenPopService:
             library=library,
             db_path=settings.db_path,
             timezone=settings.default_timezone,
+            default_flow=settings.default_flow,
         )
         self.web = WebServer(
             make_app(self.hub, settings.agents, self.health, self.ops),

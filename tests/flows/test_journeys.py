@@ -310,7 +310,11 @@ async def test_an_answer_after_a_fault_makes_the_route_the_flows(tmp_path: Path)
         return guarded(replace(backends, crm=DownCrm()), 0.05)
 
     scenario = load_scenario(REPO / "tests" / "scenarios" / "menu_status_ke_cso.yaml")
-    scenario = scenario.model_copy(update={"answers": {"menu": "cso"}, "expect": Expect()})
+    # A Monday, 10:00 WIB: queue umum (key 0) is open.
+    office_hours = datetime.fromisoformat("2026-03-02T10:00:00+07:00")
+    scenario = scenario.model_copy(
+        update={"answers": {"menu": "cso"}, "expect": Expect(), "at": office_hours}
+    )
     result = await run_in_simulator(scenario, tmp_path, adapt)
     assert result.summary is not None and result.summary.outcome == "queued"
     with sqlite3.connect(tmp_path / "calls.sqlite3") as conn:

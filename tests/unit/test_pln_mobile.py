@@ -584,7 +584,11 @@ class DownItsm(SlowItsm):
 async def test_an_itsm_failure_sends_the_caller_to_pln_mobile_with_the_pop(
     name: str, last: str, tmp_path: Path
 ) -> None:
-    scenario = load_scenario(SCENARIOS / f"{name}.yaml").model_copy(update={"expect": Expect()})
+    # A Monday, 10:00 WIB: queue pln_mobile is open.
+    office_hours = datetime.fromisoformat("2026-03-02T10:00:00+07:00")
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml").model_copy(
+        update={"expect": Expect(), "at": office_hours}
+    )
 
     def broken(backends: Backends) -> Backends:
         return guarded(replace(backends, itsm=DownItsm()), 1.0)

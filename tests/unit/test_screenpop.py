@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +22,8 @@ from ivr.screenpop.hub import Message, PopHub
 from ivr.screenpop.view import pop_view
 from ivr.steps.transfer import pop_notes
 from ivr.store import pops
-from ivr.store.calls import CallStore
+from ivr.store.calls import CallStore, connect
+from ivr.store.control import add_outage
 from ivr.store.pops import Delivery, PopStore
 
 ZONE = "Asia/Jakarta"
@@ -353,3 +356,109 @@ def test_a_flows_pop_lines_are_shown_and_pasted() -> None:
     ]
     assert any(line.endswith(": 3500 VA") for line in view["apkt_block"].splitlines())
     assert pop_view(POP_DATA, delivery(), ZONE)["notes"] == []
+
+
+# -- the outage the caller heard -----------------------------------------------------------
+
+OUTAGE: dict[str, Any] = {
+    "id": "7",
+    "message": "Gangguan gardu induk Kebayoran, petugas sedang menangani.",
+    "until": "16:00 WIB",
+    "report_number": "G2503010000777",
+    "units": ["UP3 Bulungan", "ULP Kebayoran Baru"],
+}
+#: 2025-03-01 09:30 WIB.
+DECLARED_AT = 1740796200.0
+
+
+def test_the_outage_heard_has_a_block_of_its_own() -> None:
+    notes = [{"label": "Topik", "value": "padam"}]
+    data = {**POP_DATA, "outage": OUTAGE, "notes": notes}
+    view = pop_view(data, delivery(), ZONE, outage_declared_at=DECLARED_AT)
+    assert view["outage"] == {
+        "id": "7",
+        "title": "Gangguan meluas diketahui",
+        "message": OUTAGE["message"],
+        "units": ["UP3 Bulungan", "ULP Kebayoran Baru"],
+        "until": "16:00 WIB",
+        "report_number": "G2503010000777",
+        "declared_at_text": "2025-03-01 09:30 WIB",
+        "rows": [
+            {
+                "field": "units",
+                "label": "Wilayah gangguan",
+                "value": "UP3 Bulungan, ULP Kebayoran Baru",
+            },
+            {"field": "until", "label": "Perkiraan menyala", "value": "16:00 WIB"},
+            {"field": "report_number", "label": "Laporan induk APKT", "value": "G2503010000777"},
+            {"field": "declared_at", "label": "Diumumkan", "value": "2025-03-01 09:30 WIB"},
+        ],
+    }
+    assert view["notes"] == notes  # the outage is no longer repeated in the notes
+
+
+def test_the_apkt_block_names_the_master_report_once_and_nothing_else_of_the_outage() -> None:
+    plain = pop_view(POP_DATA, delivery(), ZONE)["apkt_block"]
+    block = pop_view({**POP_DATA, "outage": OUTAGE}, delivery(), ZONE)["apkt_block"]
+    added = [line for line in block.splitlines() if line not in plain.splitlines()]
+    assert len(added) == 1
+    assert re.fullmatch(r"Laporan induk APKT +: G2503010000777", added[0])
+    assert OUTAGE["message"] not in block and "16:00" not in block
+    # Without a master report number the block is as without an outage.
+    no_master = pop_view({**POP_DATA, "outage": {**OUTAGE, "report_number": ""}}, delivery(), ZONE)[
+        "apkt_block"
+    ]
+    assert no_master == plain
+
+
+def test_an_outage_not_found_in_the_store_shows_dashes_for_what_is_unknown() -> None:
+    outage = {"id": "7", "message": "Gangguan", "units": ["UP3 Bulungan"]}
+    view = pop_view({**POP_DATA, "outage": outage}, delivery(), ZONE)
+    values = {row["field"]: row["value"] for row in view["outage"]["rows"]}
+    assert values == {"units": "UP3 Bulungan", "until": "", "report_number": "", "declared_at": ""}
+
+
+def test_a_pop_without_an_outage_is_as_before() -> None:
+    view = pop_view(POP_DATA, delivery(), ZONE, outage_declared_at=DECLARED_AT)
+    assert view["outage"] is None
+    assert view["notes"] == []
+    assert "Laporan induk" not in view["apkt_block"]
+    assert pop_view(None, delivery(), ZONE)["outage"] is None
+
+
+async def test_the_hub_finds_when_the_outage_was_declared(db: Path) -> None:
+    with contextlib.closing(connect(db)) as conn:
+        outage_id = add_outage(
+            conn,
+            units=OUTAGE["units"],
+            message=OUTAGE["message"],
+            until=DECLARED_AT + 6 * 3600,
+            actor="ops:lina",
+            now=DECLARED_AT,
+        )
+        for pop_id, heard in (("c2", str(outage_id)), ("c3", "999")):
+            conn.execute(
+                "INSERT INTO screenpops (id, call_id, queue, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    pop_id,
+                    "c1",
+                    "periksa",
+                    json.dumps({**POP_DATA, "outage": {**OUTAGE, "id": heard}}),
+                    "x",
+                ),
+            )
+    store = PopStore(db)
+    hub = PopHub(store, AGENTS, ZONE)
+    try:
+        pages = await opened(hub, "cso1")
+        shown = {}
+        for pop_id in ("c2", "c3", "c1"):
+            hub.handle(called("cso1", pop=pop_id))
+            shown[pop_id] = (await pages.next("cso1"))["pop"]["outage"]
+        assert shown["c2"]["declared_at_text"] == "2025-03-01 09:30 WIB"
+        assert shown["c3"]["declared_at_text"] == ""  # no such outage in the store
+        assert shown["c1"] is None
+    finally:
+        await hub.close()
+        store.close()

@@ -29,6 +29,9 @@ from playwright.async_api import (
     expect,
 )
 
+from ivr.screenpop.view import pop_view
+from ivr.store import pops
+from ivr.store.pops import Delivery
 from ivr.web.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -484,3 +487,105 @@ async def test_timing_hooks(agent: AgentPage) -> None:
     await page.evaluate("new Promise(requestAnimationFrame)")
     assert await page.evaluate("window.pln123Rendered['7b1e04']") == first
     assert await page.evaluate("Object.keys(window.pln123Rendered)") == ["7b1e04"]
+
+
+# --- the outage the caller heard ------------------------------------------------------
+
+#: A stored pop of a caller who heard an outage announcement and still chose a CSO; the
+#: page gets it as the server makes it (:func:`ivr.screenpop.view.pop_view`), so the
+#: page and the view agree on the shape.
+OUTAGE_POP: dict[str, Any] = {
+    "call_id": "9c4d21",
+    "flow": "main",
+    "queue": "periksa",
+    "caller": "081298765432",
+    "caller_name": "Rina Wulandari",
+    "salutation": "Ibu",
+    "customer": {
+        "found": True,
+        "keyed": "532198765432",
+        "idpel": "532198765432",
+        "name": "Rina Wulandari",
+        "street": "Jl. Kenanga No. 3",
+        "area": "Kebayoran Baru",
+        "unit": "UP3 Bulungan",
+        "posko": "ULP Kebayoran Baru",
+    },
+    "power_state": "padam",
+    "answers": [{"ask": "menu", "value": "periksa"}],
+    "outage": {
+        "id": "7",
+        "message": "Gangguan gardu induk Kebayoran, petugas sedang menangani.",
+        "until": "16:00 WIB",
+        "report_number": "G2503010000777",
+        "units": ["UP3 Bulungan", "ULP Kebayoran Baru"],
+    },
+}
+DECLARED_AT = datetime(2025, 3, 1, 2, 30, tzinfo=UTC).timestamp()  # 09:30 WIB
+HOSTILE = '<script>window.pwned = 1</script>"><img src=x onerror="window.pwned = 2">'
+
+
+def pop_message(data: dict[str, Any], pop_id: str = "9c4d21") -> Message:
+    """A "pop" message for ``data`` as the hub sends it, the outage declared at 09:30."""
+    delivery = Delivery(pop_id, "cso1", "periksa", pops.RINGING, "081298765432", DECLARED_AT)
+    view = pop_view(data, delivery, "Asia/Jakarta", outage_declared_at=DECLARED_AT)
+    return {"type": "pop", "pop": view}
+
+
+async def test_a_pop_with_an_outage_shows_it_first(agent: AgentPage) -> None:
+    await agent.open()
+    await expect(agent.card).to_have_attribute("data-pop-id", "3f2a9c")
+    await expect(agent.field("outage")).to_have_count(0)  # the greeting's pop heard none
+
+    agent.server.send(pop_message(OUTAGE_POP))
+    await expect(agent.card).to_have_attribute("data-pop-id", "9c4d21")
+    block = agent.field("outage")
+    await expect(block).to_be_visible()
+    await expect(block.locator("h3")).to_have_text("⚠ Gangguan meluas diketahui")
+    await expect(agent.page.get_by_role("region", name="Gangguan meluas diketahui")).to_be_visible()
+    await expect(agent.field("outage_message")).to_have_text(
+        "Gangguan gardu induk Kebayoran, petugas sedang menangani."
+    )
+    await expect(agent.field("outage_units")).to_have_text("UP3 Bulungan, ULP Kebayoran Baru")
+    await expect(agent.field("outage_until")).to_have_text("16:00 WIB")
+    await expect(agent.field("outage_report_number")).to_have_text("G2503010000777")
+    await expect(agent.field("outage_declared_at")).to_have_text("2025-03-01 09:30 WIB")
+    for label in ("Wilayah gangguan", "Perkiraan menyala", "Laporan induk APKT", "Diumumkan"):
+        await expect(block.locator("dt", has_text=label)).to_have_count(1)
+    # At the top: right under the card's header, before everything the IVR collected.
+    assert await agent.card.evaluate(
+        "card => card.children[1] === card.querySelector('[data-field=\"outage\"]')"
+    )
+    # Not repeated as "Catatan IVR" lines.
+    await expect(agent.field("notes")).to_have_count(0)
+
+    agent.server.send(fixture("pop_new"))
+    await expect(agent.card).to_have_attribute("data-pop-id", "7b1e04")
+    await expect(agent.field("caller_number")).to_have_text("0812000111222")
+    await expect(agent.field("outage")).to_have_count(0)
+
+    await agent.page.locator('#recent-pops li[data-pop-id="9c4d21"] button').click()
+    await expect(agent.card).to_have_attribute("data-pop-id", "9c4d21")
+    await expect(agent.field("outage_report_number")).to_have_text("G2503010000777")
+
+
+async def test_an_outage_without_a_master_report_shows_a_dash(agent: AgentPage) -> None:
+    await agent.open()
+    data = {**OUTAGE_POP, "outage": {**OUTAGE_POP["outage"], "report_number": ""}}
+    agent.server.send(pop_message(data))
+    await expect(agent.field("outage_message")).to_contain_text("gardu induk")
+    await expect(agent.field("outage_report_number")).to_have_text("—")
+
+
+async def test_the_outage_message_is_shown_as_text(agent: AgentPage) -> None:
+    await agent.open()
+    outage = {**OUTAGE_POP["outage"], "message": HOSTILE, "units": [HOSTILE], "until": HOSTILE}
+    agent.server.send(pop_message({**OUTAGE_POP, "outage": outage}))
+
+    await expect(agent.card).to_have_attribute("data-pop-id", "9c4d21")
+    await expect(agent.field("outage_message")).to_have_text(HOSTILE)
+    await expect(agent.field("outage_units")).to_have_text(HOSTILE)
+    await expect(agent.field("outage_until")).to_have_text(HOSTILE)
+    await expect(agent.page.locator("#current-pop script, #current-pop img")).to_have_count(0)
+    assert await agent.page.evaluate("window.pwned") is None
+    assert agent.errors == []

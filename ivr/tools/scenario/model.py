@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -122,8 +123,20 @@ class Scenario(BaseModel):
     hangup_at: str | None = None
     #: Outage announcements in force during the call (declared before it, ended after).
     outages: list[ScenarioOutage] = Field(default_factory=list)
+    #: When the call happens, with its offset (``"2026-03-22T19:00:00+07:00"``): the
+    #: greeting, queue opening hours and holidays follow it. Unset: the real clock. The
+    #: simulator honours it; a real call only when the real clock agrees (see
+    #: :mod:`ivr.tools.scenario.clock`).
+    at: dt.datetime | None = None
     expect: Expect = Field(default_factory=Expect)
     file: Path | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, at: dt.datetime | None) -> dt.datetime | None:
+        if at is not None and (at.tzinfo is None or at.utcoffset() is None):
+            raise ValueError("at: give the offset too, e.g. 2026-03-22T19:00:00+07:00")
+        return at
 
     @field_validator("answers", mode="before")
     @classmethod

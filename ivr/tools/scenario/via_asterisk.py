@@ -109,7 +109,9 @@ async def _place_call(
     answerer = ScenarioAnswerer(scenario)
     problems: list[str] = []
     since = ami.mark
-    test_id = await ami.originate_test_call(scenario.caller or "", bot_url)
+    # The IVR leg inherits the moment (``__``); a sandbox IVR runs the call at it.
+    moment = {f"__{var.TEST_AT}": scenario.at.isoformat()} if scenario.at else None
+    test_id = await ami.originate_test_call(scenario.caller or "", bot_url, moment)
     line = bots.line(test_id)
     match = _is_ours(test_id)
     call_id: str | None = None

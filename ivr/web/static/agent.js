@@ -15,7 +15,8 @@
  * markup.
  *
  * Hooks for tests and the benchmark: #current-pop[data-pop-id][data-state],
- * [data-field=...], window.pln123Rendered[popId] (Date.now() at the first frame after a
+ * [data-field=...] (the outage block is [data-field="outage"], its values "outage_<row>"),
+ * window.pln123Rendered[popId] (Date.now() at the first frame after a
  * "pop" message for that id was rendered) and window.pln123Messages (messages handled).
  */
 (function () {
@@ -42,6 +43,7 @@
     noApkt: "Tidak ada form laporan untuk panggilan ini.",
     noAnswers: "Belum ada jawaban.",
     noIdpel: "Tanpa IDPEL",
+    outage: "Gangguan meluas diketahui",
     done: "Selesai",
     show: "Lihat",
   };
@@ -148,6 +150,7 @@
     });
     append(card, [
       cardHeader(pop),
+      outageBlock(pop.outage),
       reportNotice(pop),
       el("div", { className: "columns" }, [
         el("div", { className: "column" }, [
@@ -221,6 +224,32 @@
       ]));
     }
     return parts.length ? el("div", { className: "notices" }, parts) : null;
+  }
+
+  // The outage announcement (gangguan meluas) the caller heard before choosing a CSO,
+  // first on the card; absent when none. The message is ops' free text: text only.
+  function outageBlock(outage) {
+    if (!outage || typeof outage !== "object") return null;
+    var rows = Array.isArray(outage.rows) ? outage.rows : [];
+    var title = str(outage.title) || TEXT.outage;
+    return el("section", {
+      className: "block outage",
+      "data-field": "outage",
+      "data-outage-id": str(outage.id),
+      role: "region",
+      "aria-label": title,
+    }, [
+      el("h3", null, [
+        el("span", { className: "outage-icon", "aria-hidden": "true" }, "⚠"), " ", title,
+      ]),
+      el("p", { className: "outage-message" }, field("outage_message", outage.message)),
+      el("dl", null, rows.map(function (r) {
+        r = r || {};
+        var name = safeClass(r.field);
+        var className = name === "report_number" ? "big mono selectable" : "";
+        return row(shown(r.label), field("outage_" + name, r.value, className));
+      })),
+    ]);
   }
 
   function callerBlock(caller) {

@@ -13,6 +13,8 @@
  *
  * Hooks for tests: #outages tr[data-outage][data-status] td[data-col],
  * #audit tr[data-audit][data-action], window.pln123Control.updates (polls drawn).
+ * window.pln123Control.refresh() redraws both lists now (ops-announcement.js calls it
+ * after a change, so the audit log shows it at once).
  */
 (function () {
   "use strict";
@@ -29,6 +31,8 @@
   var ACTIONS = {
     "outage.add": "Gangguan diumumkan",
     "outage.end": "Gangguan diakhiri",
+    "announcement.set": "Pengumuman dipasang",
+    "announcement.end": "Pengumuman diakhiri",
   };
   /* Fields of audited records, in the order shown, with their names on the page. */
   var FIELDS = [
@@ -41,6 +45,8 @@
     ["ended_at", "Diakhiri"],
     ["ended_by", "Diakhiri oleh"],
   ];
+  /* Names that differ for records of another kind (the subject's prefix). */
+  var FIELD_NAMES_OF = { announcement: { until: "Berakhir" } };
   /* The form's input for each field the server may name in an error. */
   var INPUTS = {
     units: "outage-unit",
@@ -52,7 +58,12 @@
   };
 
   var state = { chosen: [], timer: null, seq: 0, outages: "", audit: "" };
-  window.pln123Control = { updates: 0 };
+  window.pln123Control = {
+    updates: 0,
+    refresh: function () {
+      refresh();
+    },
+  };
 
   function $(id) {
     return document.getElementById(id);
@@ -189,8 +200,9 @@
   function changeList(entry) {
     var items = el("ul", null, "changes");
     var names = {};
+    var own = FIELD_NAMES_OF[String(entry.subject).split(":")[0]] || {};
     FIELDS.forEach(function (f) {
-      names[f[0]] = f[1];
+      names[f[0]] = own[f[0]] || f[1];
     });
     if (entry.changes.length) {
       entry.changes.forEach(function (change) {
@@ -200,7 +212,7 @@
     } else if (entry.record && typeof entry.record === "object") {
       FIELDS.forEach(function (f) {
         var value = entry.record[f[0]];
-        if (shown(value) !== "—") items.append(el("li", f[1] + ": " + shown(value)));
+        if (shown(value) !== "—") items.append(el("li", names[f[0]] + ": " + shown(value)));
       });
     }
     return items;

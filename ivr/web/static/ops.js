@@ -624,6 +624,10 @@
     state.flows = info.flows;
     $("user-name").textContent = info.user.name;
     fillFlows(info.flows);
+    // The flow callers start in is drawn first (the list is in alphabetical order).
+    if (info.flows.some(function (flow) { return flow.id === info.default_flow; })) {
+      $("graph-flow").value = info.default_flow;
+    }
     var today = todayIn(state.timezone);
     $("since").value = today;
     $("until").value = today;
