@@ -31,6 +31,7 @@ from typing import Any
 
 from ivr.backends.announcements import EmbeddedAnnouncements
 from ivr.backends.ap2t import EmbeddedAp2t
+from ivr.backends.hours import EmbeddedHours
 from ivr.backends.itsm import EmbeddedItsm
 from ivr.backends.outages import EmbeddedOutages
 from ivr.backends.ports import (
@@ -56,6 +57,7 @@ from ivr.domain.customer_ids import METER, customer_id_kind
 from ivr.domain.reports import MAX_SEQUENCE, SEQUENCE_DIGITS, format_report_number
 from ivr.store.announcements import AnnouncementBoard
 from ivr.store.control import OutageBoard
+from ivr.store.hours import HoursBoard
 from ivr.store.pops import insert_callback
 
 #: The status APKT gives a new report.
@@ -390,7 +392,7 @@ class EmbeddedDatabase:
     own every CRM lookup would read its pages afresh. Both run on the event loop's
     thread, one statement or transaction at a time.
 
-    The outage and announcement boards read on connections of their own (they poll
+    The outage, announcement and hours boards read on connections of their own (they poll
     ``control_version`` at most every ``outage_poll_seconds``; the simulator and the
     scenario runner pass 0, so an outage a scenario declares is in force for its very
     next call).
@@ -410,10 +412,11 @@ class EmbeddedDatabase:
         self._now = now
         self.outage_board = OutageBoard(self.path, poll_seconds=outage_poll_seconds)
         self.announcement_board = AnnouncementBoard(self.path, poll_seconds=outage_poll_seconds)
+        self.hours_board = HoursBoard(self.path, poll_seconds=outage_poll_seconds)
 
     def backends(self) -> Backends:
-        """CRM, customer data, APKT, AP2T, ITSM, outages and the announcement, sharing
-        this connection."""
+        """CRM, customer data, APKT, AP2T, ITSM, outages, the announcement and ops'
+        hours changes, sharing this connection."""
         return Backends(
             crm=EmbeddedCrm(self.conn),
             customers=EmbeddedCustomers(self.conn),
@@ -423,6 +426,7 @@ class EmbeddedDatabase:
             itsm=EmbeddedItsm(self.conn, now=self._now),
             outages=EmbeddedOutages(self.outage_board, self.conn),
             announcements=EmbeddedAnnouncements(self.announcement_board),
+            hours=EmbeddedHours(self.hours_board),
         )
 
     def close(self) -> None:
@@ -430,5 +434,6 @@ class EmbeddedDatabase:
         and the boards'."""
         self.outage_board.close()
         self.announcement_board.close()
+        self.hours_board.close()
         if self._owned:
             self.conn.close()

@@ -1,7 +1,7 @@
 """A time limit and one error type around every backend call.
 
 :func:`guarded` wraps every port (CRM, customers, APKT, AP2T, ITSM, outages,
-announcements) so that the flow sees only two outcomes: an answer within ``timeout``
+announcements, hours) so that the flow sees only two outcomes: an answer within ``timeout``
 seconds, or :class:`BackendError` with a message that says which backend failed and how
 (then the caller goes to a CSO with everything collected).
 A cancelled call (the caller hung up) stays cancelled: :class:`asyncio.CancelledError`
@@ -42,6 +42,7 @@ from ivr.backends.ports import (
     CrmPort,
     Customer,
     CustomerPort,
+    HoursPort,
     ItsmPort,
     ItsmTicket,
     OutagePort,
@@ -54,6 +55,7 @@ from ivr.backends.ports import (
 )
 from ivr.domain.announcements import Announcement
 from ivr.domain.callerid import mask
+from ivr.domain.hours_overrides import HoursOverrides
 from ivr.domain.outages import Outage
 from ivr.domain.pln_mobile import is_ticket_number
 from ivr.domain.reports import is_report_number
@@ -298,6 +300,17 @@ class GuardedAnnouncements:
         return await self._guard.run("announcement lookup", "", self.inner.current)
 
 
+class GuardedHours:
+    """The lookup of ops' hours and holiday changes with a time limit (no caller)."""
+
+    def __init__(self, inner: HoursPort, timeout: float) -> None:
+        self.inner = inner
+        self._guard = _Guard(timeout, inner)
+
+    async def overrides(self) -> HoursOverrides:
+        return await self._guard.run("hours lookup", "", self.inner.overrides)
+
+
 def guarded(backends: Backends, timeout: float) -> Backends:
     """``backends`` with a ``timeout``-second limit on every call."""
     return Backends(
@@ -315,4 +328,5 @@ def guarded(backends: Backends, timeout: float) -> Backends:
             if backends.announcements is not None
             else None
         ),
+        hours=GuardedHours(backends.hours, timeout) if backends.hours is not None else None,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ivr.domain.announcements import Announcement
+from ivr.domain.hours_overrides import HoursOverrides
 from ivr.domain.outages import Outage
 
 
@@ -287,6 +288,16 @@ class AnnouncementPort(Protocol):
         """The announcement in force now; None when there is none."""
 
 
+class HoursPort(Protocol):
+    """Ops' live changes to the queues' opening hours and the holidays, over the data
+    files' defaults (``pln123 hours``, ``pln123 holiday`` or the ops page); every
+    worker sees a change within seconds."""
+
+    async def overrides(self) -> HoursOverrides:
+        """Every change in the store now (the caller checks closures' times against the
+        call's own clock)."""
+
+
 @dataclass(frozen=True)
 class Backends:
     """The backends one IVR process uses."""
@@ -305,3 +316,5 @@ class Backends:
     outages: OutagePort | None = None
     #: The global announcement (None: callers never hear one).
     announcements: AnnouncementPort | None = None
+    #: Ops' changes to opening hours and holidays (None: the data files alone).
+    hours: HoursPort | None = None

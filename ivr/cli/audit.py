@@ -1,5 +1,5 @@
-"""``pln123 audit``: the control changes ops made (outages, and later hours, holidays and
-announcements), newest first, as a list or JSON. Times are WIB."""
+"""``pln123 audit``: the control changes ops made (outages, announcements, opening hours
+and holidays), newest first, as a list or JSON. Times are WIB."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ivr.backends.ports import Backends
 from ivr.cli.announcement import announcement
 from ivr.cli.audit import audit
+from ivr.cli.hours import holiday_group, hours_group
 from ivr.cli.outage import outage
 from ivr.cli.prompts import prompts
 from ivr.cli.stats import stats
@@ -478,6 +479,8 @@ cli.add_command(stats)
 cli.add_command(outage)
 cli.add_command(audit)
 cli.add_command(announcement)
+cli.add_command(hours_group)
+cli.add_command(holiday_group)
 
 
 if __name__ == "__main__":

@@ -25,16 +25,13 @@ from ivr.domain.outages import (
     SCHEDULED,
     Outage,
     OutageInvalid,
-    check_new_outage,
     format_time,
 )
 from ivr.store.calls import connect
 from ivr.store.control import (
     ControlError,
-    add_outage,
+    declare_outage,
     end_outage,
-    get_outage,
-    known_units,
     list_outages,
     outage_counts,
 )
@@ -148,31 +145,20 @@ def outage_add(
     with control_store() as conn:
         now = _now()
         try:
-            checked = check_new_outage(
+            added = declare_outage(
+                conn,
                 units=units,
                 area_codes=area_codes,
                 message=message,
                 until=until,
                 zone=zone,
                 report_number=report_number,
-                known_units=known_units(conn),
+                actor=actor,
                 now=now,
             )
         except OutageInvalid as exc:
             raise click.BadParameter(str(exc), param_hint=exc.option) from exc
-        outage_id = add_outage(
-            conn,
-            units=checked.units,
-            area_codes=checked.area_codes,
-            message=checked.message,
-            report_number=checked.report_number,
-            until=checked.until,
-            actor=actor,
-            now=now,
-        )
-        added = get_outage(conn, outage_id)
-    assert added is not None
-    click.echo(f"outage {outage_id}: {summary(added)}")
+    click.echo(f"outage {added.id}: {summary(added)}")
 
 
 @outage.command("list")

@@ -14,11 +14,9 @@ from typing import Any
 
 from ivr.domain.outages import (
     ACTIVE,
-    ENDED,
-    EXPIRED,
-    SCHEDULED,
     check_message,
     parse_until,
+    window_status,
 )
 
 
@@ -37,17 +35,11 @@ class Announcement:
 
     def status(self, now: float) -> str:
         """``ended``, ``expired``, ``scheduled`` or ``active`` at ``now``."""
-        if self.ended_at is not None:
-            return ENDED
-        if self.until <= now:
-            return EXPIRED
-        if self.starts_at > now:
-            return SCHEDULED
-        return ACTIVE
+        return window_status(self.starts_at, self.until, self.ended_at, now)
 
     def is_active(self, now: float) -> bool:
         """Whether callers hear it at ``now``."""
-        return self.ended_at is None and self.starts_at <= now < self.until
+        return window_status(self.starts_at, self.until, self.ended_at, now) == ACTIVE
 
     def as_json(self) -> dict[str, Any]:
         """The record as the audit log and ``--json`` show it."""

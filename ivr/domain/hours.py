@@ -57,11 +57,13 @@ ZoneLabel = Literal["WIB", "WITA", "WIT"]
 #: The table's zone labels and the IANA zones of :mod:`ivr.domain.timezones`.
 ZONE_IDS: dict[str, str] = {label: zone for zone, label in timezones.ZONE_NAMES.items()}
 
-#: Why a queue is closed: outside its hours, a national holiday, a cuti bersama day.
-ClosedReason = Literal["jam", "libur", "cuti_bersama"]
+#: Why a queue is closed: outside its hours, a national holiday, a cuti bersama day,
+#: or closed by ops until a time (:mod:`ivr.domain.hours_overrides`).
+ClosedReason = Literal["jam", "libur", "cuti_bersama", "ditutup"]
 REASON_HOURS: ClosedReason = "jam"
 REASON_HOLIDAY: ClosedReason = "libur"
 REASON_CUTI_BERSAMA: ClosedReason = "cuti_bersama"
+REASON_CLOSED_BY_OPS: ClosedReason = "ditutup"
 
 #: How far ahead :func:`next_opening` looks: two weeks covers the longest run of
 #: holidays and cuti bersama (Idul Fitri) with a weekend on each side.

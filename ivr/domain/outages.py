@@ -43,6 +43,19 @@ SCHEDULED = "scheduled"  # starts later (the command line always starts one now)
 ENDED = "ended"  # ended by hand before its time
 EXPIRED = "expired"  # its restoration time has passed
 
+
+def window_status(starts_at: float, until: float, ended_at: float | None, now: float) -> str:
+    """Where something ops switch on for a time (an outage, the announcement) stands at
+    ``now``: ``ended`` (by hand), ``expired``, ``scheduled`` or ``active``."""
+    if ended_at is not None:
+        return ENDED
+    if until <= now:
+        return EXPIRED
+    if starts_at > now:
+        return SCHEDULED
+    return ACTIVE
+
+
 MAX_MESSAGE = 500
 MAX_SUGGESTIONS = 10
 ZONE_ABBREVIATIONS = {name: zone for zone, name in ZONE_NAMES.items()}
@@ -84,17 +97,11 @@ class Outage:
 
     def status(self, now: float) -> str:
         """``ended``, ``expired``, ``scheduled`` or ``active`` at ``now``."""
-        if self.ended_at is not None:
-            return ENDED
-        if self.until <= now:
-            return EXPIRED
-        if self.starts_at > now:
-            return SCHEDULED
-        return ACTIVE
+        return window_status(self.starts_at, self.until, self.ended_at, now)
 
     def is_active(self, now: float) -> bool:
         """Whether callers hear it at ``now``."""
-        return self.ended_at is None and self.starts_at <= now < self.until
+        return window_status(self.starts_at, self.until, self.ended_at, now) == ACTIVE
 
     def covers(self, unit: str, posko: str) -> bool:
         """Whether it covers a customer of ``unit`` (UP3) or ``posko`` (ULP)."""

@@ -13,6 +13,12 @@ as the caller says it (their own zone, ``zona``), and what may be offered: a cal
 (the call-back task list of ``panggilan_balik``) and the queue ops named as the
 alternative, when that one is open now. The moment is the call's clock
 (:meth:`CallContext.now`), so a simulated call can run "at" any time.
+
+Ops change hours and holidays live (``pln123 hours``, ``pln123 holiday``, the ops
+page): :func:`hours_of` merges the tables with the changes the call's
+:class:`~ivr.backends.ports.HoursPort` gives (``Backends.hours``, polled by every
+worker). A port that fails never stops the call: it runs on the tables alone, and the
+failure is logged once until the port answers again.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from ivr.domain.hours import (
     opening_text,
     zone_info,
 )
+from ivr.domain.hours_overrides import NO_OVERRIDES, HoursOverrides, LiveHours, live_hours
 from ivr.engine.context import CallContext
 from ivr.language.number_words import clock_words, to_words
 
@@ -61,15 +68,55 @@ class Closed:
     alternative: str
 
 
-def hours_of(ctx: CallContext) -> QueueHours:
-    """The two tables as loaded with the flows (reloaded with them on SIGHUP)."""
-    return QueueHours.from_tables(ctx.tables)
+class _Merged:
+    """The last merge of tables and changes, kept while neither changed (the same
+    objects come back until a reload or a change): a transfer then costs no merge."""
+
+    def __init__(self) -> None:
+        self.key: tuple[object, object, HoursOverrides] | None = None
+        self.live: LiveHours | None = None
+        #: The port failed last time: logged once until it answers again.
+        self.failing = False
+
+    def of(self, defaults: QueueHours, overrides: HoursOverrides) -> LiveHours:
+        key = (defaults.schedule, defaults.calendar, overrides)
+        if (
+            self.live is None
+            or self.key is None
+            or any(a is not b for a, b in zip(key, self.key, strict=True))
+        ):
+            self.live, self.key = live_hours(defaults, overrides), key
+        return self.live
 
 
-def closed_now(ctx: CallContext, queue: str) -> Closed | None:
-    """None when ``queue`` takes calls now (always open, unlisted, inside its hours);
-    else why not and what to offer."""
-    hours = hours_of(ctx)
+_MERGED = _Merged()
+
+
+async def hours_of(ctx: CallContext) -> LiveHours:
+    """The two tables as loaded with the flows (reloaded with them on SIGHUP), with
+    ops' live changes merged in; the tables alone when the call has no hours port or
+    it fails."""
+    defaults = QueueHours.from_tables(ctx.tables)
+    port = ctx.backends.hours if ctx.backends is not None else None
+    overrides = NO_OVERRIDES
+    if port is not None:
+        try:
+            overrides = await port.overrides()
+        except Exception as exc:  # never into a call: the files' defaults
+            if not _MERGED.failing:
+                log.error("hours: ops' changes cannot be read (%s); using the data files", exc)
+                _MERGED.failing = True
+        else:
+            if _MERGED.failing:
+                log.info("hours: ops' changes are read again")
+                _MERGED.failing = False
+    return _MERGED.of(defaults, overrides)
+
+
+async def closed_now(ctx: CallContext, queue: str) -> Closed | None:
+    """None when ``queue`` takes calls now (always open, unlisted, inside its hours,
+    opened by ops); else why not and what to offer."""
+    hours = await hours_of(ctx)
     now = ctx.now()
     status = hours.status(queue, now)
     if status.open:
@@ -105,9 +152,10 @@ def closed_variables(closed: Closed, caller_zone: str, now: dt.datetime) -> dict
     opens = ""
     if closed.status.next_opening is not None:
         opens = spoken_opening(opening_text(closed.status.next_opening, caller_zone), now)
+    reason = closed.status.reason or ""
     return {
         CLOSED_QUEUE: closed.queue,
-        CLOSED_REASON: closed.status.reason or "",
+        CLOSED_REASON: reason,
         HOLIDAY_NAME: closed.holiday,
         OPENS: opens,
         OFFER_CALLBACK: "ya" if closed.callback else "tidak",
@@ -117,7 +165,7 @@ def closed_variables(closed: Closed, caller_zone: str, now: dt.datetime) -> dict
     }
 
 
-def out_of_hours(ctx: CallContext, queue: str) -> dict[str, str] | None:
+async def out_of_hours(ctx: CallContext, queue: str) -> dict[str, str] | None:
     """None when ``queue`` takes calls now; else the variables that take the caller
     through :data:`OUT_OF_HOURS_FLOW` (the transfer step sets them and enters it).
 
@@ -126,7 +174,7 @@ def out_of_hours(ctx: CallContext, queue: str) -> dict[str, str] | None:
     """
     if ctx.variables.get(CLOSED_QUEUE) == queue or OUT_OF_HOURS_FLOW not in ctx.flows:
         return None
-    closed = closed_now(ctx, queue)
+    closed = await closed_now(ctx, queue)
     if closed is None:
         return None
     log.info("call %s: queue %s is closed (%s)", ctx.call_id, queue, closed.status.reason)
@@ -134,10 +182,10 @@ def out_of_hours(ctx: CallContext, queue: str) -> dict[str, str] | None:
     return closed_variables(closed, zone, ctx.now())
 
 
-def open_queue(ctx: CallContext, queue: str) -> str:
+async def open_queue(ctx: CallContext, queue: str) -> str:
     """``queue``, or its open alternative when it is closed now and ops named one: for
     the hand-over when the IVR itself fails, which can offer nothing."""
-    closed = closed_now(ctx, queue)
+    closed = await closed_now(ctx, queue)
     if closed is not None and closed.alternative:
         log.info("call %s: queue %s is closed; to %s", ctx.call_id, queue, closed.alternative)
         return closed.alternative

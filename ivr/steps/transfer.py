@@ -148,7 +148,7 @@ async def hand_to_open_queue(ctx: CallContext, queue: str) -> StepResult:
     """The interpreter's hand-over when the IVR itself fails: a closed ``queue`` gives
     way to its open alternative (it can offer nothing else now); with none the call is
     queued as before, and the dialplan offers a call-back after the longest wait."""
-    return await hand_to_queue(ctx, queue_hours.open_queue(ctx, queue))
+    return await hand_to_queue(ctx, await queue_hours.open_queue(ctx, queue))
 
 
 async def run(node: TransferNode, ctx: CallContext, flow: Flow) -> StepResult:
@@ -156,7 +156,7 @@ async def run(node: TransferNode, ctx: CallContext, flow: Flow) -> StepResult:
     takes the caller to the out-of-hours offer instead (:mod:`ivr.steps.queue_hours`)."""
     queue = fill(node.queue or flow.defaults.cso_queue or "", ctx.variables) or ctx.default_queue
     notes = pop_notes(flow.defaults.pop | node.pop, ctx.variables)
-    closed = queue_hours.out_of_hours(ctx, queue)
+    closed = await queue_hours.out_of_hours(ctx, queue)
     if closed is not None:
         # The pop goes with the call-back task, so the CSO who calls back sees it all.
         ctx.variables.update(closed)

@@ -28,6 +28,7 @@ from ivr.domain.outages import (
     EVENTS,
     Outage,
     call_events,
+    check_new_outage,
     format_time,
     normalise_area_code,
     normalise_name,
@@ -300,6 +301,47 @@ def known_units(conn: sqlite3.Connection) -> list[str]:
         " WHERE posko != '' ORDER BY 1"
     )
     return [name for (name,) in rows]
+
+
+def declare_outage(
+    conn: sqlite3.Connection,
+    *,
+    units: Sequence[str],
+    area_codes: Sequence[str],
+    message: str,
+    until: str,
+    zone: str,
+    report_number: str,
+    actor: str,
+    now: float,
+) -> Outage:
+    """Check a new outage as ops typed it (the command line and the ops page alike) and
+    store it from ``now``; :class:`ivr.domain.outages.OutageInvalid` naming the option
+    to fix, with nothing stored, when a check fails."""
+    checked = check_new_outage(
+        units=units,
+        area_codes=area_codes,
+        message=message,
+        until=until,
+        zone=zone,
+        report_number=report_number,
+        known_units=known_units(conn),
+        now=now,
+    )
+    outage_id = add_outage(
+        conn,
+        units=checked.units,
+        area_codes=checked.area_codes,
+        message=checked.message,
+        report_number=checked.report_number,
+        until=checked.until,
+        actor=actor,
+        now=now,
+    )
+    added = get_outage(conn, outage_id)
+    if added is None:
+        raise ControlError(f"outage {outage_id} was stored but cannot be read back")
+    return added
 
 
 def list_outages(conn: sqlite3.Connection, *, include_ended: bool = True) -> list[Outage]:

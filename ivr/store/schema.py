@@ -269,6 +269,34 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX announcements_open ON announcements(ended_at, until);
     """,
+    # 13: ops' live changes to opening hours and holidays over the files' defaults
+    # (flows/data/jam_layanan.yaml, hari_libur.yaml), audited like outages: a queue's
+    # schedule (QueueSchedule as JSON), a queue closed or opened until a time, and
+    # holidays added or removed
+    """
+    CREATE TABLE queue_schedules (
+        queue TEXT PRIMARY KEY,
+        schedule TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_at REAL NOT NULL
+    );
+    CREATE TABLE queue_closures (
+        queue TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('closed', 'open')),
+        reason TEXT NOT NULL DEFAULT '',
+        starts_at REAL NOT NULL,
+        until REAL NOT NULL,
+        created_by TEXT NOT NULL
+    );
+    CREATE TABLE holiday_changes (
+        date TEXT PRIMARY KEY,
+        action TEXT NOT NULL CHECK (action IN ('add', 'remove')),
+        name TEXT NOT NULL DEFAULT '',
+        kind TEXT,
+        set_by TEXT NOT NULL,
+        set_at REAL NOT NULL
+    );
+    """,
 ]
 
 

@@ -18,7 +18,9 @@ Each running sandbox has its own state folder, named after its AMI port
 ``/etc/asterisk``, which is never modified), ``run/``, ``log/`` (``full.log``),
 ``lib/``, ``spool/``, ``console.log`` and ``data/``: the distribution's data
 folder mirrored with symlinks, plus ``data/sounds/pln123/`` with a copy of the
-repo's ``audio/``, so the IVR plays ``pln123/<name>``. Two sandboxes with
+repo's ``audio/``, so the IVR plays ``pln123/<name>``, and ``data/sounds/id/digits/``
+with the Indonesian numbers the queues' announcements say
+(:mod:`ivr.asterisk.queue_sounds`). Two sandboxes with
 different ports can therefore run side by side (a demo and the tests), and one
 sandbox's files never leak into another's.
 
@@ -46,7 +48,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal
 
+from ivr.asterisk.queue_sounds import DIGITS_FOLDER, install_number_sounds
+from ivr.asterisk.queue_sounds import LANGUAGE as QUEUE_LANGUAGE
 from ivr.asterisk.render import render_conf
+from ivr.prompts.catalogue import CatalogueError
 
 __all__ = [
     "CORE_CONFS",
@@ -224,6 +229,11 @@ class AsteriskSandbox:
     def sounds_dir(self) -> Path:
         """Host path where the IVR prompts are copied (played as ``pln123/<name>``)."""
         return self.state_dir / "data" / "sounds" / SOUNDS_SUBDIR
+
+    @property
+    def number_sounds_dir(self) -> Path:
+        """Host path of the Indonesian numbers the queues say (``id/digits/<n>.wav``)."""
+        return self.state_dir / "data" / "sounds" / QUEUE_LANGUAGE / DIGITS_FOLDER
 
     @property
     def _root_path(self) -> Path:
@@ -499,11 +509,25 @@ class AsteriskSandbox:
                 (data / entry.name).symlink_to(f"{dist}/{entry.name}")
         (data / "sounds").mkdir()
         for entry in _iterdir(self.host_path(f"{dist}/sounds")):
-            if entry.name != SOUNDS_SUBDIR:
+            if entry.name not in (SOUNDS_SUBDIR, QUEUE_LANGUAGE):
                 (data / "sounds" / entry.name).symlink_to(f"{dist}/sounds/{entry.name}")
+        # sounds/id/ is real, so that our digits/ can go in; whatever else the
+        # distribution has in that language is linked in as it is.
+        language = f"{dist}/sounds/{QUEUE_LANGUAGE}"
+        (data / "sounds" / QUEUE_LANGUAGE / DIGITS_FOLDER).mkdir(parents=True)
+        for entry in _iterdir(self.host_path(language)):
+            if entry.name != DIGITS_FOLDER:
+                (data / "sounds" / QUEUE_LANGUAGE / entry.name).symlink_to(
+                    f"{language}/{entry.name}"
+                )
+        for entry in _iterdir(self.host_path(f"{language}/{DIGITS_FOLDER}")):
+            (data / "sounds" / QUEUE_LANGUAGE / DIGITS_FOLDER / entry.name).symlink_to(
+                f"{language}/{DIGITS_FOLDER}/{entry.name}"
+            )
 
     def _install_sounds(self) -> None:
-        """Copy the repo's prompts (any playable file under audio/) into sounds/pln123/."""
+        """Copy the repo's prompts (any playable file under audio/) into sounds/pln123/,
+        and the queues' Indonesian numbers into sounds/id/digits/ when they are rendered."""
         target = self.sounds_dir
         target.mkdir(parents=True)
         if self.audio_dir is None or not self.audio_dir.is_dir():
@@ -513,6 +537,12 @@ class AsteriskSandbox:
                 dest = target / src.relative_to(self.audio_dir)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dest)
+        try:
+            install_number_sounds(self.audio_dir, target.parent)
+        except FileNotFoundError as exc:
+            log.warning("queue announcements will say numbers in English: %s", exc)
+        except CatalogueError as exc:
+            log.warning("no Indonesian numbers for the queues: %s", exc)
 
     def _prepare_moh(self) -> None:
         """Use the installed music on hold, or a second of silence if there is none.

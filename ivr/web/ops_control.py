@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from aiohttp import web
 
-from ivr.domain.outages import Outage, OutageInvalid, check_new_outage, format_time
+from ivr.domain.outages import Outage, OutageInvalid, format_time
 from ivr.store.calls import connect
 from ivr.store.control import (
     AuditEntry,
     ControlError,
-    add_outage,
     audit_changes,
+    declare_outage,
     end_outage,
     get_outage,
     known_units,
@@ -230,29 +230,18 @@ class OpsControl:
         now = self.site.clock()
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
-            checked = check_new_outage(
+            added = declare_outage(
+                conn,
                 units=units,
                 area_codes=area_codes,
                 message=message,
                 until=until,
                 zone=zone,
                 report_number=report,
-                known_units=known_units(conn),
-                now=now,
-            )
-            outage_id = add_outage(
-                conn,
-                units=checked.units,
-                area_codes=checked.area_codes,
-                message=checked.message,
-                report_number=checked.report_number,
-                until=checked.until,
                 actor=actor,
                 now=now,
             )
-            added = get_outage(conn, outage_id)
-            assert added is not None
-            return outage_json(added, outage_counts(conn, [outage_id])[outage_id], now)
+            return outage_json(added, outage_counts(conn, [added.id])[added.id], now)
 
         try:
             added = await self.store(work)

@@ -8,7 +8,8 @@ Operations (``[ops]``): ``/ops/login`` (form and POST), ``/ops/logout``, ``/ops`
 ops page), ``/ops/api/flows``, ``/ops/api/stats?since=&until=&flow=`` (the JSON of
 :func:`ivr.ops.stats.compute_stats`), ``/ops/api/graph?flow=`` (a flow's nodes,
 edges and Graphviz drawing), outages and the audit log (:mod:`ivr.web.ops_control`),
-and the global announcement (:mod:`ivr.web.ops_announcement`).
+the global announcement (:mod:`ivr.web.ops_announcement`), and opening hours and
+holidays (:mod:`ivr.web.ops_hours`).
 Each role has a cookie of its own (:mod:`ivr.web.auth`): an agent's login does not open
 the ops pages, an ops login does not take calls.
 
@@ -39,6 +40,7 @@ from aiohttp import WSMsgType, web
 
 from ivr import metrics
 from ivr.config import AgentSettings, OpsSettings
+from ivr.domain.hours import QueueHours
 from ivr.engine.graph import (
     DOT_START,
     MISSING_DOT,
@@ -59,6 +61,7 @@ from ivr.screenpop.hub import Message, PopHub
 from ivr.web import auth
 from ivr.web.ops_announcement import OpsAnnouncement
 from ivr.web.ops_control import OpsControl
+from ivr.web.ops_hours import OpsHours
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,12 @@ class OpsSite:
     stats: StatsFunction = compute_stats
     #: Epoch seconds now, for outages and the audit log (tests set it).
     clock: Callable[[], float] = time.time
+
+    def queue_hours(self) -> QueueHours:
+        """The hours and holiday tables of the flows in use (none: every queue open)."""
+        tables = self.library.current.tables if self.library is not None else {}
+        return QueueHours.from_tables(tables)
+
     _graphs: dict[str, tuple[Flow, dict[str, Any]]] = field(default_factory=dict)
     _limit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(STATS_CONCURRENCY))
 
@@ -501,6 +510,7 @@ def make_app(
     control = OpsControl(app[OPS], _ops_api_user)
     control.add_routes(app.router)
     OpsAnnouncement(control).add_routes(app.router)
+    OpsHours(control, app[OPS].queue_hours).add_routes(app.router)
     app.router.add_get("/healthz", health)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_static("/static", STATIC)

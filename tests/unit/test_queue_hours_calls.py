@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ivr.app import moment_clock
-from ivr.domain.hours import QueueHours, opening_text
+from ivr.domain.hours import ClosedReason, QueueHours, opening_text
 from ivr.engine.context import CallContext
 from ivr.engine.library import load_library
 from ivr.kit import KIT
@@ -87,29 +88,29 @@ def ctx(tmp_path: Path) -> Iterator[CallContext]:
     store.close()
 
 
-def test_an_open_an_always_open_and_an_unlisted_queue_let_the_call_through(
+async def test_an_open_an_always_open_and_an_unlisted_queue_let_the_call_through(
     ctx: CallContext,
 ) -> None:
-    assert out_of_hours(ctx, "periksa") is None  # always_open
-    assert out_of_hours(ctx, "antrean_baru") is None  # not in jam_layanan.yaml
+    assert await out_of_hours(ctx, "periksa") is None  # always_open
+    assert await out_of_hours(ctx, "antrean_baru") is None  # not in jam_layanan.yaml
     ctx.clock = lambda: MONDAY_10
-    assert out_of_hours(ctx, "tambah_daya") is None
+    assert await out_of_hours(ctx, "tambah_daya") is None
 
 
-def test_a_closed_queue_gives_the_offer_once(ctx: CallContext) -> None:
-    offer = out_of_hours(ctx, "umum")
+async def test_a_closed_queue_gives_the_offer_once(ctx: CallContext) -> None:
+    offer = await out_of_hours(ctx, "umum")
     assert offer is not None
     assert offer["tutup_alasan"] == "jam"
     assert offer["tawar_telepon_balik"] == "tidak"
     assert offer["antrean_alternatif"] == "periksa"
     ctx.variables.update(offer)
     # Already offered for this queue (a flow that sends the caller back): no loop.
-    assert out_of_hours(ctx, "umum") is None
+    assert await out_of_hours(ctx, "umum") is None
 
 
-def test_without_the_out_of_hours_flow_the_call_is_queued_as_before(ctx: CallContext) -> None:
+async def test_without_the_out_of_hours_flow_the_call_is_queued_as_before(ctx: CallContext) -> None:
     ctx.flows = {name: f for name, f in LIBRARY.flows.items() if name != OUT_OF_HOURS_FLOW}
-    assert out_of_hours(ctx, "tambah_daya") is None
+    assert await out_of_hours(ctx, "tambah_daya") is None
 
 
 async def test_when_the_ivr_fails_a_closed_queue_gives_way_to_its_open_alternative(
@@ -164,3 +165,11 @@ def test_a_sandbox_call_runs_at_its_moment_and_the_clock_runs_on() -> None:
     assert clock() == IDUL_FITRI + dt.timedelta(seconds=5)
     assert moment_clock("2026-03-21T10:00:00") is None  # no offset
     assert moment_clock("kemarin") is None
+
+
+def test_every_closing_reason_has_its_prompt() -> None:
+    # di_luar_jam plays "layanan_tutup_{tutup_alasan}": each reason needs its text.
+    reasons = typing.get_args(ClosedReason)
+    assert set(reasons) == {"jam", "libur", "cuti_bersama", "ditutup"}
+    missing = [r for r in reasons if not LIBRARY.catalogue.exists(f"layanan_tutup_{r}")]
+    assert missing == []

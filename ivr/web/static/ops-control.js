@@ -33,6 +33,12 @@
     "outage.end": "Gangguan diakhiri",
     "announcement.set": "Pengumuman dipasang",
     "announcement.end": "Pengumuman diakhiri",
+    "hours.set": "Jam layanan diubah",
+    "hours.close": "Antrean ditutup",
+    "hours.open": "Antrean dibuka",
+    "hours.reset": "Jam layanan dikembalikan",
+    "holiday.add": "Hari libur ditambah",
+    "holiday.remove": "Hari libur dihapus",
   };
   /* Fields of audited records, in the order shown, with their names on the page. */
   var FIELDS = [
@@ -44,9 +50,29 @@
     ["until", "Nyala kembali"],
     ["ended_at", "Diakhiri"],
     ["ended_by", "Diakhiri oleh"],
+    ["queue", "Antrean"],
+    ["source", "Sumber"],
+    ["zone", "Zona"],
+    ["always_open", "24 jam"],
+    ["senin", "Senin"],
+    ["selasa", "Selasa"],
+    ["rabu", "Rabu"],
+    ["kamis", "Kamis"],
+    ["jumat", "Jumat"],
+    ["sabtu", "Sabtu"],
+    ["minggu", "Minggu"],
+    ["closed_on_holidays", "Tutup hari libur"],
+    ["holiday_kinds", "Jenis libur"],
+    ["callback", "Telepon balik"],
+    ["alternative_queue", "Antrean alternatif"],
+    ["state", "Status sementara"],
+    ["reason", "Alasan"],
+    ["date", "Tanggal"],
+    ["name", "Nama"],
+    ["kind", "Jenis"],
   ];
   /* Names that differ for records of another kind (the subject's prefix). */
-  var FIELD_NAMES_OF = { announcement: { until: "Berakhir" } };
+  var FIELD_NAMES_OF = { announcement: { until: "Berakhir" }, queue: { until: "Sampai" } };
   /* The form's input for each field the server may name in an error. */
   var INPUTS = {
     units: "outage-unit",
@@ -106,6 +132,8 @@
 
   function shown(value) {
     if (value === null || value === undefined || value === "") return "—";
+    if (value === true) return "ya";
+    if (value === false) return "tidak";
     if (Array.isArray(value)) return value.length ? value.join(", ") : "—";
     return String(value);
   }
