@@ -16,6 +16,10 @@
 (function () {
   "use strict";
 
+  var common = window.pln123Ops;
+  var $ = common.$;
+  var call = common.call;
+
   var POLL_MS = window.pln123OpsPollMs || 5000; // tests poll faster
   var INPUTS = {
     message: "announcement-message",
@@ -24,34 +28,6 @@
   };
   var state = { timer: null, seq: 0, shown: "", active: null };
   window.pln123Announcement = { updates: 0 };
-
-  function $(id) {
-    return document.getElementById(id);
-  }
-
-  /* fetch as JSON: resolves {status, body}; a 401 goes to the login page. */
-  function call(url, body) {
-    var init = { credentials: "same-origin", cache: "no-store" };
-    if (body) {
-      init.method = "POST";
-      init.headers = { "Content-Type": "application/json" };
-      init.body = JSON.stringify(body);
-    }
-    return fetch(url, init).then(function (r) {
-      if (r.status === 401) {
-        window.location.assign("/ops/login");
-        throw new Error("login");
-      }
-      return r
-        .json()
-        .catch(function () {
-          return { error: "HTTP " + r.status };
-        })
-        .then(function (answer) {
-          return { status: r.status, body: answer };
-        });
-    });
-  }
 
   function auditNow() {
     if (window.pln123Control && window.pln123Control.refresh) window.pln123Control.refresh();

@@ -19,6 +19,11 @@
 (function () {
   "use strict";
 
+  var common = window.pln123Ops;
+  var $ = common.$;
+  var el = common.el;
+  var call = common.call;
+
   var POLL_MS = window.pln123OpsPollMs || 5000; // tests poll faster
   var AUDIT_LIMIT = 50;
   var EVENTS = ["heard", "attached", "cso", "hung_up"];
@@ -90,41 +95,6 @@
       refresh();
     },
   };
-
-  function $(id) {
-    return document.getElementById(id);
-  }
-
-  function el(tag, text, className) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (className) node.className = className;
-    return node;
-  }
-
-  /* fetch as JSON: resolves {status, body}; a 401 goes to the login page. */
-  function call(url, options) {
-    var init = { credentials: "same-origin", cache: "no-store" };
-    if (options) {
-      init.method = "POST";
-      init.headers = { "Content-Type": "application/json" };
-      init.body = JSON.stringify(options);
-    }
-    return fetch(url, init).then(function (r) {
-      if (r.status === 401) {
-        window.location.assign("/ops/login");
-        throw new Error("login");
-      }
-      return r
-        .json()
-        .catch(function () {
-          return { error: "HTTP " + r.status };
-        })
-        .then(function (body) {
-          return { status: r.status, body: body };
-        });
-    });
-  }
 
   function list(value) {
     return Array.isArray(value) ? value.join(", ") : value;

@@ -19,44 +19,21 @@
 (function () {
   "use strict";
 
+  var common = window.pln123Ops;
+  var $ = common.$;
+  var el = common.el;
+  var call = common.call;
+
   var POLL_MS = window.pln123OpsPollMs || 5000;
-  var REASONS = { jam: "di luar jam", libur: "hari libur", cuti_bersama: "cuti bersama" };
+  var REASONS = {
+    jam: "di luar jam",
+    libur: "hari libur",
+    cuti_bersama: "cuti bersama",
+    ditutup: "ditutup sementara",
+  };
   var KINDS = { libur_nasional: "Libur nasional", cuti_bersama: "Cuti bersama" };
   var state = { timer: null, seq: 0, shown: "", view: null, editing: null };
   window.pln123Hours = { updates: 0 };
-
-  function $(id) {
-    return document.getElementById(id);
-  }
-
-  function el(tag, text) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function call(url, body) {
-    var init = { credentials: "same-origin", cache: "no-store" };
-    if (body) {
-      init.method = "POST";
-      init.headers = { "Content-Type": "application/json" };
-      init.body = JSON.stringify(body);
-    }
-    return fetch(url, init).then(function (r) {
-      if (r.status === 401) {
-        window.location.assign("/ops/login");
-        throw new Error("login");
-      }
-      return r
-        .json()
-        .catch(function () {
-          return { error: "HTTP " + r.status };
-        })
-        .then(function (answer) {
-          return { status: r.status, body: answer };
-        });
-    });
-  }
 
   function problem(id, text) {
     var node = $(id);
