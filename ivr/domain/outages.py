@@ -294,7 +294,8 @@ def check_units(units: Sequence[str], known: Iterable[str]) -> tuple[str, ...]:
     if not spelled:
         raise OutageInvalid(
             "--unit",
-            "the customer records name no unit or posko yet: load the customer data first",
+            "the customer records name no unit or posko yet: load the customer data"
+            " first (`pln123 demo seed` for the demo)",
         )
     found: list[str] = []
     for unit in units:
