@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import subprocess
 import sys
 import threading
@@ -26,6 +27,9 @@ from ivr.tools.scenario.result import ScenarioResult
 from ivr.tools.scenario.sim import run_scenario_sim
 
 REPO = Path(__file__).resolve().parents[1]
+#: A Monday at 10:00 WIB: every CSO queue is open (``flows/data/jam_layanan.yaml``). A
+#: test call that must reach an office-hours queue runs at it (a scenario's ``at:``).
+OFFICE_HOURS = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 
 
 class IvrProcess:

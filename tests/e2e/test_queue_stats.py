@@ -26,7 +26,7 @@ from tests.e2e.test_screenpop import (  # noqa: F401 (fixtures)
     pop_ivr,
     pop_settings,
 )
-from tests.support import IvrProcess
+from tests.support import OFFICE_HOURS, IvrProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -60,6 +60,7 @@ async def test_an_answered_and_an_abandoned_caller_are_counted(
         name="menyerah di antrean",
         caller="081234567890",
         answers={"menu": "pln_mobile", "itsm_followup": "tidak", "mobile_topic": "lainnya"},
+        at=OFFICE_HOURS,
     )
     library = load_library(pop_settings.flows_dir, pop_settings.audio_dir, KIT)
     call = asyncio.create_task(

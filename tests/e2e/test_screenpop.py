@@ -27,7 +27,7 @@ from ivr.tools.scenario.model import Scenario, load_scenario
 from ivr.tools.scenario.runner import run_scenarios
 from ivr.web.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.conftest import REPO, running_sandbox, write_test_prompts
-from tests.support import IvrProcess
+from tests.support import OFFICE_HOURS, IvrProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -206,6 +206,7 @@ async def test_a_caller_who_waits_too_long_leaves_a_call_back_task(
         name="menunggu terlalu lama, minta ditelepon balik",
         caller="0215551234",
         answers={"menu": "tambah_daya", "nik_ready": "cso", "callback_choice": "nomor_ini"},
+        at=OFFICE_HOURS,
     )
     library = load_library(pop_settings.flows_dir, pop_settings.audio_dir, KIT)
     (result,) = await run_scenarios(
@@ -235,6 +236,7 @@ async def test_a_caller_who_hangs_up_while_the_phone_rings_marks_the_pop_abandon
         name="menyerah saat berdering",
         caller="081234567890",
         answers={"menu": "pln_mobile", "itsm_followup": "tidak", "mobile_topic": "lainnya"},
+        at=OFFICE_HOURS,
     )
     call = asyncio.create_task(
         run_scenarios([scenario], "asterisk", pop_settings, library, 60.0, until="hangup")
