@@ -57,7 +57,7 @@ def pop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     agents["cso3"] = {
         "name": "Agen cso3",
         "token": TOKENS["cso3"],
-        "interface": "Local/nojawab-cso3@pln123-test-agents/n",
+        "interface": "Local/cso3@pln123-test-nojawab/n",
         "queues": ["pln_mobile"],
     }
     return Settings(
