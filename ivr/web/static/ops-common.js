@@ -41,5 +41,34 @@
     });
   }
 
-  window.pln123Ops = { $: $, el: el, call: call };
+  /* A form's field errors: ``inputs`` maps a field name to its input's id; each field
+   * has an element [data-error-for=name] in the form, and #<form>-error takes the rest. */
+  function fieldErrors(formId, inputs) {
+    return {
+      clear: function () {
+        document.querySelectorAll("#" + formId + " [data-error-for]").forEach(function (node) {
+          node.hidden = true;
+          node.textContent = "";
+        });
+        Object.keys(inputs).forEach(function (name) {
+          $(inputs[name]).removeAttribute("aria-invalid");
+        });
+      },
+      show: function (fieldName, message) {
+        var node = document.querySelector(
+          "#" + formId + ' [data-error-for="' + CSS.escape(fieldName) + '"]'
+        );
+        if (!node) node = $(formId + "-error");
+        node.textContent = message;
+        node.hidden = false;
+        var input = inputs[fieldName] && $(inputs[fieldName]);
+        if (input) {
+          input.setAttribute("aria-invalid", "true");
+          input.focus();
+        }
+      },
+    };
+  }
+
+  window.pln123Ops = { $: $, el: el, call: call, fieldErrors: fieldErrors };
 })();

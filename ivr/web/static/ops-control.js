@@ -313,27 +313,9 @@
     renderChosen();
   }
 
-  function clearErrors() {
-    document.querySelectorAll("#outage-form [data-error-for]").forEach(function (node) {
-      node.hidden = true;
-      node.textContent = "";
-    });
-    Object.keys(INPUTS).forEach(function (name) {
-      $(INPUTS[name]).removeAttribute("aria-invalid");
-    });
-  }
-
-  function showError(fieldName, message) {
-    var node = document.querySelector('#outage-form [data-error-for="' + CSS.escape(fieldName) + '"]');
-    if (!node) node = $("outage-form-error");
-    node.textContent = message;
-    node.hidden = false;
-    var input = INPUTS[fieldName] && $(INPUTS[fieldName]);
-    if (input) {
-      input.setAttribute("aria-invalid", "true");
-      input.focus();
-    }
-  }
+  var errors = common.fieldErrors("outage-form", INPUTS);
+  var clearErrors = errors.clear;
+  var showError = errors.show;
 
   function submit(event) {
     event.preventDefault();
