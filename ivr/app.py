@@ -11,14 +11,16 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import sqlite3
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from ivr.agi import variables as var
 from ivr.agi.channel import AgiChannel
 from ivr.agi.port import AgiPort
 from ivr.agi.server import FastAgiServer
+from ivr.backends.guarded import GuardedCallbacks
 from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.domain.callerid import mask
@@ -28,6 +30,7 @@ from ivr.engine.interpreter import run_call
 from ivr.engine.library import LibraryHolder
 from ivr.ops.live import MetricsWatcher
 from ivr.prompts.tts import Speaker
+from ivr.screenpop.recovered import close_interrupted
 from ivr.speech.dynamic import DynamicSounds, DynamicSpeech
 from ivr.speech.listener import SpeechListener
 from ivr.speech.prompt_audio import PromptAudio
@@ -100,6 +103,7 @@ class IvrApp:
             allow=settings.agi.allow,
             header_timeout=settings.agi.header_timeout,
             command_timeout=settings.agi.command_timeout,
+            max_connections=settings.agi.max_connections,
         )
 
     async def handle_call(self, channel: AgiChannel) -> None:
@@ -120,11 +124,13 @@ class IvrApp:
             speech=self.listener,
         )
         await channel.set_variable(var.CALL_ID, call_id)
-        if flow_name not in library.flows:
+        if (refused := library.entry_problem(flow_name)) is not None:
+            # No such flow, or a subflow only (its `return` would have nowhere to go).
             log.error(
-                "call %s asks for flow %r, which does not exist; running %s",
+                "call %s asks for flow %r, refused: %s; running %s",
                 call_id,
                 flow_name,
+                refused,
                 self.settings.default_flow,
             )
             flow_name = self.settings.default_flow
@@ -171,10 +177,32 @@ class IvrApp:
         if not self.settings.ops:
             log.info("ops page: no [ops] configured, no one can log in")
         service = ScreenPopService(self.settings, self.library)
+        service.store_health = self.store.health
+        service.hub.kept_pops = self.store.kept_pops
         await service.start()
         if self.backends is not None:
-            self.backends = dataclasses.replace(self.backends, callbacks=service.callbacks)
+            callbacks = GuardedCallbacks(service.callbacks, self.settings.backend_timeout)
+            self.backends = dataclasses.replace(self.backends, callbacks=callbacks)
         return service
+
+    def _close_interrupted(self) -> None:
+        """Close the records of calls an earlier process left open (see
+        :func:`ivr.screenpop.recovered.close_interrupted`)."""
+        if not self.store.ok:
+            return
+        started = datetime.now(UTC).isoformat(timespec="milliseconds")
+        try:
+            closed = close_interrupted(self.store.connection, started)
+        except sqlite3.Error as exc:
+            log.warning("calls left open by an earlier run: cannot close them now (%s)", exc)
+            return
+        if closed:
+            log.warning(
+                "%d calls were cut by the IVR stopping (the dialplan queued them): closed as"
+                " queued, reason error, with their pops: %s",
+                len(closed),
+                ", ".join(closed),
+            )
 
     async def run(self) -> None:
         """Serve until SIGTERM/SIGINT; reload flows on SIGHUP."""
@@ -183,7 +211,12 @@ class IvrApp:
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.library.reload)
+        self._close_interrupted()
         screenpop = await self._start_screenpop()
+        from ivr.privacy.retention import RetentionSweeper
+
+        retention = RetentionSweeper(self.store.path, self.settings.privacy.retention_days)
+        retention.start()
         if self.listener is not None:
             await self.listener.start(self.library.current.input_grammars())
         await self.server.start()
@@ -195,6 +228,7 @@ class IvrApp:
             await self.server.shutdown(self.settings.agi.shutdown_grace)
             if screenpop is not None:
                 await screenpop.stop()
+            await retention.stop()
             if self.listener is not None:
                 await self.listener.close()
             if self.speech is not None:

@@ -43,6 +43,10 @@ class AgiSettings(BaseModel):
     max_prompt_seconds: float = Field(180.0, gt=0)
     #: On SIGTERM, calls in progress may run this many seconds before being cut.
     shutdown_grace: float = Field(30.0, ge=0)
+    #: Most FastAGI connections open at once; one more is closed at once (Asterisk then
+    #: runs its dialplan fallback to a CSO queue), a burst logged once. Keep it above the
+    #: busiest hour's concurrent calls (``pln123 bench agi --hold 1000`` holds 1000).
+    max_connections: int = Field(2000, ge=1)
     #: Emit AMI UserEvents at call start, at each listening point and at call end
     #: (monitoring; the real-call scenario runner needs them).
     listen_events: bool = True
@@ -77,6 +81,26 @@ class WebSettings(BaseModel):
     recent_pops: int = Field(20, ge=1, le=500)
     #: Only pops from the last this many hours are shown on opening.
     recent_hours: float = Field(12.0, gt=0)
+
+    # Securing the pages (README "Securing the web pages"). Tokens shorter than 16
+    # characters are refused when the pages start.
+    #: Serve HTTPS directly with this certificate chain and key (PEM files; both or
+    #: neither: the pages refuse to start with one alone or a file missing).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: Behind a reverse proxy that terminates TLS: its ``X-Forwarded-Proto: https``
+    #: makes cookies Secure and its ``X-Forwarded-For`` (last entry) is the client's
+    #: address for the login throttle. Leave off when clients reach the IVR directly.
+    behind_tls_proxy: bool = False
+    #: Seconds a login lasts at most, and without a request (an open page counts).
+    session_max_age: float = Field(12 * 3600.0, gt=0)
+    session_idle_timeout: float = Field(30 * 60.0, gt=0)
+    #: Wrong logins: from one address, this many free, then one more per
+    #: 60/per_minute seconds (HTTP 429 meanwhile); to one account the same.
+    login_address_burst: int = Field(10, ge=1)
+    login_address_per_minute: float = Field(6.0, gt=0)
+    login_account_burst: int = Field(5, ge=1)
+    login_account_per_minute: float = Field(2.0, gt=0)
 
 
 class SpeechSettings(BaseModel):
@@ -137,6 +161,15 @@ class OpsSettings(BaseModel):
     token: SecretStr
 
 
+class PrivacySettings(BaseModel):
+    """Personal data in the call store (UU 27/2022; README "Personal data")."""
+
+    #: Days after which a call's personal data (phone numbers, IDPEL, NIK, names, free
+    #: text) is erased from call records, answers, pops, call-backs and what the IVR
+    #: filed, keeping the anonymous counts ``pln123 stats`` reads. 0 keeps it forever.
+    retention_days: int = Field(90, ge=0)
+
+
 class GreetingHours(BaseModel):
     """Local hour at which each greeting period starts (0-23)."""
 
@@ -170,6 +203,7 @@ class Settings(BaseSettings):
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
     #: Operations users by id: ``[ops.lina] name, token``.
     ops: dict[str, OpsSettings] = Field(default_factory=dict)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     #: Seconds a caller waits in a CSO queue before being offered a call back.
     queue_max_wait: int = Field(300, ge=5)
 

@@ -17,9 +17,30 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-#: Runs of 7 or more digits (phone numbers, IDPEL, NIK), optionally after a '+',
-#: standing as numbers of their own (not inside a hex call id such as ``9f1234567ab``).
-LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])\+?\d{7,}(?![0-9A-Za-z])")
+from ivr.domain.callerid import READABLE_ID
+
+#: What stays readable although it holds long digit runs: our call ids (32 hex
+#: characters, or a dashed UUID) and Asterisk's uniqueid (``1733412345.42``: a
+#: 10-digit epoch, a dot, a sequence), so a failed call can be found in Asterisk's CDR.
+_KEEP = READABLE_ID
+#: A number written in groups: ``0812-3456-7890``, ``+62 812 3456 7890``,
+#: ``(021) 555-1234``. Groups are split by one space or dash (not a dot: IP addresses,
+#: decimals and uniqueids use dots); only a number that starts like an Indonesian
+#: phone number (``+``, ``(0``, ``0``, ``62``) is joined across them, so dates
+#: (``2026-12-05``) and lists of counts (``1024 2048``) are not.
+_SPLIT = (
+    r"(?<![\d+])(?=(?:[ ()+-]{0,2}\d){7})"  # 7 digits or more ahead, in small groups
+    r"(?:\+\d{1,4}|\(0\d{1,4}\)|0\d*|62\d*)"  # a start like a phone number's
+    r"(?:(?:[ -]|(?<=\)))\d{2,})+(?!\d)"  # then groups after one space or dash
+)
+#: Runs of 7 or more digits (phone numbers, IDPEL, NIK, meter numbers), optionally
+#: after a '+', even glued to letters (``NIK3201011234567890``).
+_PLAIN = r"(?<!\d)\+?\d{7,}(?!\d)"
+#: Everything the masking filter looks at: a ``keep`` match is left as it is, a
+#: ``number`` with 7 or more digits shows only its last three.
+LONG_NUMBER = re.compile(f"(?P<keep>{_KEEP})|(?P<number>{_SPLIT}|{_PLAIN})")
+#: Fewest digits a number must have to be masked (``port 4573``, ``code 123456`` stay).
+MIN_MASKED_DIGITS = 7
 
 #: The call the running task serves: (call id, flow, node); empty strings outside a call.
 #: One tuple in one variable, so binding a node is a single ``set``.
@@ -47,8 +68,19 @@ def bound_call() -> tuple[str, str, str]:
 
 
 def _mask(match: re.Match[str]) -> str:
-    digits = match.group(0)
-    return "*" * (len(digits) - 3) + digits[-3:]
+    text = match.group(0)
+    if match.group("keep"):
+        return text
+    digits = re.sub(r"\D", "", text)
+    if len(digits) < MIN_MASKED_DIGITS:
+        return text
+    return "*" * (len(text) - 3) + digits[-3:]
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every phone number, IDPEL, NIK and meter number masked (only the
+    last three digits show), call ids and Asterisk uniqueids left readable."""
+    return LONG_NUMBER.sub(_mask, text)
 
 
 class MaskingFilter(logging.Filter):

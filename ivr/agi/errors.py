@@ -10,8 +10,9 @@ from __future__ import annotations
 from ivr.engine import port
 
 
-class AgiError(Exception):
-    """Base class of everything the AGI layer raises."""
+class AgiError(port.PortFailed):
+    """Base class of everything the AGI layer raises (the engine's
+    :class:`ivr.engine.port.PortFailed`)."""
 
 
 class CallerHungUp(AgiError, port.CallerHungUp):

@@ -5,6 +5,12 @@ against the allowlist and reads the header block within a time limit; then
 :meth:`FastAgiServer._run_call` runs the call handler and always closes the
 connection. A call that ends badly is logged and forgotten; the server keeps serving.
 ``CancelledError`` is never swallowed.
+
+At most ``max_connections`` connections are open at once (``[agi] max_connections``).
+One more is closed as soon as it is accepted, before its header block is read: Asterisk
+then goes on in the dialplan (its fallback to a CSO queue). A burst of refusals is
+logged as one warning when it starts and one summary when it is over
+(:data:`REFUSAL_WINDOW` seconds without a refusal), never a line per connection.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 
 from ivr.agi.channel import AgiChannel
@@ -23,6 +30,22 @@ from ivr.agi.request import AgiRequest
 log = logging.getLogger(__name__)
 
 CallHandler = Callable[[AgiChannel], Awaitable[None]]
+
+#: Default of ``[agi] max_connections``: above ``pln123 bench agi --hold 1000``.
+MAX_CONNECTIONS = 2000
+#: A burst of refusals is over once this many seconds pass without one.
+REFUSAL_WINDOW = 10.0
+
+
+class _Refused(asyncio.Protocol):
+    """A connection over the cap: closed at once, nothing read."""
+
+    def __init__(self, server: FastAgiServer) -> None:
+        self._server = server
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+        self._server.refused_one()
 
 
 def parse_allowlist(entries: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -42,6 +65,8 @@ class FastAgiServer:
         allow: Iterable[str] = ("127.0.0.1", "::1"),
         header_timeout: float = 5.0,
         command_timeout: float = 10.0,
+        max_connections: int = MAX_CONNECTIONS,
+        refusal_window: float = REFUSAL_WINDOW,
     ) -> None:
         self._handler = handler
         self._host = host
@@ -55,6 +80,15 @@ class FastAgiServer:
         self._connections: set[AgiConnection] = set()
         self._calls: set[asyncio.Task[None]] = set()
         self._watchdog = Watchdog()
+        #: Most connections open at once; more are closed at once.
+        self.max_connections = max_connections
+        self._refusal_window = refusal_window
+        #: Connections refused over the cap since the start.
+        self.refused = 0
+        self._burst = 0  # refused in the burst under way (0: none)
+        self._burst_started = 0.0
+        self._burst_seen = 0  # self._burst when the window last closed
+        self._burst_timer: asyncio.TimerHandle | None = None
 
     @property
     def port(self) -> int:
@@ -104,12 +138,56 @@ class FastAgiServer:
             connection.close()  # peers still in their header block
         if self._server is not None:
             await self._server.wait_closed()
+        self._end_burst()
         await self._watchdog.stop()
 
-    def _connection(self) -> AgiConnection:
+    def _connection(self) -> asyncio.Protocol:
+        if len(self._connections) >= self.max_connections:
+            return _Refused(self)
         connection = AgiConnection(self)
         self._connections.add(connection)
         return connection
+
+    def refused_one(self) -> None:
+        """A connection over the cap was closed: the first of a burst is logged."""
+        self.refused += 1
+        self._burst += 1
+        if self._burst > 1:
+            return
+        self._burst_started = time.monotonic()
+        self._burst_seen = 0
+        log.warning(
+            "FastAGI: at the cap of %d connections ([agi] max_connections): refusing new"
+            " ones (Asterisk runs its dialplan fallback) until the load drops",
+            self.max_connections,
+        )
+        self._burst_timer = asyncio.get_running_loop().call_later(
+            self._refusal_window, self._burst_check
+        )
+
+    def _burst_check(self) -> None:
+        """Every window: a burst with no refusal in the last one is over."""
+        if self._burst != self._burst_seen:
+            self._burst_seen = self._burst
+            self._burst_timer = asyncio.get_running_loop().call_later(
+                self._refusal_window, self._burst_check
+            )
+            return
+        self._end_burst()
+
+    def _end_burst(self) -> None:
+        if self._burst_timer is not None:
+            self._burst_timer.cancel()
+            self._burst_timer = None
+        if not self._burst:
+            return
+        log.warning(
+            "FastAGI: %d connections refused over the cap of %d in the last %.0f s",
+            self._burst,
+            self.max_connections,
+            time.monotonic() - self._burst_started,
+        )
+        self._burst = 0
 
     def allowed(self, peer: str) -> bool:
         """Whether ``peer`` may connect (remembered per address: Asterisk reconnects a lot)."""

@@ -31,6 +31,11 @@ what the IVR leg sees as ``CALLERID(num)`` (``agi_callerid``).
 ``ChannelId`` / ``OtherChannelId`` fix the Uniqueid of the two legs, so events
 and the AGI header (``agi_uniqueid``) can be matched to the call; ``__``
 makes the variable reach the IVR leg too.
+
+For connections that do reconnect (the screen-pop watcher), :class:`Backoff` spaces the
+attempts (1 s doubling up to 30 s, a little jitter, reset on success) and
+:class:`Reconnects` logs the state once per change: one warning when lost or
+unreachable, one line when back, the attempts between at DEBUG.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +60,8 @@ __all__ = [
     "AmiClient",
     "AmiError",
     "AmiEvent",
+    "Backoff",
+    "Reconnects",
     "caller_leg_id",
     "ivr_leg_id",
 ]
@@ -118,6 +127,150 @@ class AmiEvent:
                     name, _, var_value = item.partition("=")
                     variables[name] = var_value
         return cls(name=headers.get("event", ""), headers=headers, multi=multi, variables=variables)
+
+
+# ------------------------------------------------------------------ reconnects
+#: First wait after a failed attempt, in seconds; each failure doubles it up to the cap.
+BACKOFF_FIRST = 1.0
+BACKOFF_FACTOR = 2.0
+#: Longest wait between attempts, in seconds.
+BACKOFF_CAP = 30.0
+#: Each wait is shortened by up to this share at random, so that several clients that
+#: lost Asterisk together do not all come back in the same instant.
+BACKOFF_JITTER = 0.1
+
+
+@dataclass
+class Backoff:
+    """Waits between reconnect attempts: ``first`` seconds, times ``factor`` after each
+    failure, never more than ``cap``; each one shortened by up to ``jitter`` of itself
+    (so never over the cap). :meth:`reset` after a success starts again at ``first``."""
+
+    first: float = BACKOFF_FIRST
+    factor: float = BACKOFF_FACTOR
+    cap: float = BACKOFF_CAP
+    jitter: float = BACKOFF_JITTER
+    random: Callable[[], float] = random.random
+    _base: float = field(default=0.0, init=False)
+
+    def next(self) -> float:
+        """The wait before the next attempt (an attempt just failed)."""
+        self._base = self.first if not self._base else min(self._base * self.factor, self.cap)
+        return self._base * (1.0 - self.jitter * self.random())
+
+    def reset(self) -> None:
+        """Connected: the next failure waits ``first`` again."""
+        self._base = 0.0
+
+
+def _reason(exc: object) -> str:
+    if exc is None:
+        return "closed by Asterisk"
+    if isinstance(exc, BaseException):
+        text = str(exc)
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if isinstance(exc, Mapping) and exc.get("Event"):  # panoramisk hands a Shutdown event
+        return f"Asterisk sent {exc.get('Event')}"
+    return str(exc)
+
+
+class Reconnects:
+    """The state of a connection that reconnects by itself, logged once per change.
+
+    One WARNING when it is lost (:meth:`lost`) or cannot be reached at all
+    (:meth:`failed` first), with the reason; one INFO when it is back (:meth:`up`), with
+    how long it was down and how many attempts it took; every attempt in between at
+    DEBUG. Each :meth:`lost` or :meth:`failed` returns the wait before the next attempt
+    (:class:`Backoff`); :meth:`up` resets it.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        where: str = "",
+        *,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._log = logger
+        #: What connects, ``screen-pop: AMI``, and where to (``127.0.0.1:5038``).
+        self.what = what
+        self.where = f" at {where}" if where else ""
+        self.backoff = backoff or Backoff()
+        self._clock = clock
+        #: None: never connected yet; True: up; False: down.
+        self.is_up: bool | None = None
+        self.down_since = 0.0
+        #: Attempts since the connection went down (or since the start).
+        self.attempts = 0
+
+    def attempt(self) -> None:
+        """An attempt to connect starts."""
+        self.attempts += 1
+
+    def failed(self, exc: object) -> float:
+        """An attempt failed (no connection, or one that dropped before it was up);
+        returns the seconds to wait before the next."""
+        delay = self.backoff.next()
+        if self.is_up is False:
+            self._log.debug(
+                "%s%s: attempt %d failed (%s); next in %.1f s",
+                self.what,
+                self.where,
+                self.attempts,
+                _reason(exc),
+                delay,
+            )
+            return delay
+        self._went_down()
+        self._log.warning(
+            "%s%s: cannot connect (%s); retrying with backoff up to %.0f s",
+            self.what,
+            self.where,
+            _reason(exc),
+            self.backoff.cap,
+        )
+        return delay
+
+    def lost(self, exc: object) -> float:
+        """The connection was up and dropped; returns the seconds to wait before the
+        first attempt to reconnect."""
+        if self.is_up is not True:
+            return self.failed(exc)
+        self._went_down()
+        self.attempts = 0
+        delay = self.backoff.next()
+        self._log.warning(
+            "%s connection lost%s (%s); reconnecting with backoff up to %.0f s",
+            self.what,
+            self.where,
+            _reason(exc),
+            self.backoff.cap,
+        )
+        return delay
+
+    def up(self, detail: str = "") -> bool:
+        """Connected (logged in). Logs that it is back if it was down; True if it did."""
+        was_down = self.is_up is False
+        if was_down:
+            self._log.info(
+                "%s back%s%s after %.1f s down and %d attempt%s",
+                self.what,
+                self.where,
+                detail,
+                self._clock() - self.down_since,
+                self.attempts,
+                "" if self.attempts == 1 else "s",
+            )
+        self.is_up = True
+        self.attempts = 0
+        self.backoff.reset()
+        return was_down
+
+    def _went_down(self) -> None:
+        self.is_up = False
+        self.down_since = self._clock()
 
 
 EventPredicate = Callable[[AmiEvent], bool]

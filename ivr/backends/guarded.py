@@ -1,9 +1,12 @@
-"""A time limit and one error type around every backend call.
+"""A time limit, a type check and one error type around every backend call.
 
-:func:`guarded` wraps every port (CRM, customers, APKT, AP2T, ITSM, outages,
+:func:`guarded` wraps every port (CRM, customers, APKT, call-backs, AP2T, ITSM, outages,
 announcements, hours) so that the flow sees only two outcomes: an answer within ``timeout``
-seconds, or :class:`BackendError` with a message that says which backend failed and how
-(then the caller goes to a CSO with everything collected).
+seconds of the type the port declares, or :class:`BackendError` with a message that says
+which backend failed and how (then the caller goes to a CSO with everything collected).
+An answer of the wrong type (an ``int`` where the port says ``str``) is such a failure:
+its message names the port method and the expected and actual type names
+(:mod:`ivr.backends.typecheck`; each method's check is built once, when it is wrapped).
 A cancelled call (the caller hung up) stays cancelled: :class:`asyncio.CancelledError`
 passes through untouched.
 
@@ -37,6 +40,7 @@ from ivr.backends.ports import (
     BackendError,
     Backends,
     BackendTimeout,
+    CallbackPort,
     CallerInfo,
     ClosedIssue,
     CrmPort,
@@ -53,6 +57,7 @@ from ivr.backends.ports import (
     ReportRequest,
     TicketRequest,
 )
+from ivr.backends.typecheck import ReturnCheck, port_checks
 from ivr.domain.announcements import Announcement
 from ivr.domain.callerid import mask
 from ivr.domain.hours_overrides import HoursOverrides
@@ -88,9 +93,13 @@ class _Guard:
         #: that awaits does not inherit the promise, and keeps its time limit.
         self.armed = not type(inner).__dict__.get("runs_on_loop", False)
 
-    async def run(self, what: str, about: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def run(
+        self, what: str, about: str, call: Callable[[], Awaitable[T]], expect: ReturnCheck
+    ) -> T:
         """``call()`` within the limit; ``what`` names the call, ``about`` (a phone number
-        or ID) is masked in any message. The time taken is observed under ``what``."""
+        or ID) is masked in any message. The time taken is observed under ``what``. An
+        answer ``expect`` refuses (not the port's declared return type) is a failure like
+        an exception: logged with the port method and the type names, never the value."""
         started = time.perf_counter()
         limit: asyncio.Timeout | None = None
         try:
@@ -123,6 +132,11 @@ class _Guard:
             message = f"{label} failed: {_reason(exc)}"
             log.warning("backend %s", message)
             raise BackendError(message) from exc
+        if not expect.accepts(result):
+            _observe(what, "error", started)
+            message = f"{_label(what, about)} failed: {expect.mismatch(result)}"
+            log.warning("backend %s", message)
+            raise BackendError(message)
         _observe(what, "ok", started)
         return result
 
@@ -145,9 +159,12 @@ class GuardedCrm:
     def __init__(self, inner: CrmPort, timeout: float) -> None:
         self.inner = inner
         self._guard = _Guard(timeout, inner)
+        self._checks = port_checks(CrmPort)
 
     async def caller(self, phone: str) -> CallerInfo | None:
-        return await self._guard.run("CRM caller lookup", phone, lambda: self.inner.caller(phone))
+        return await self._guard.run(
+            "CRM caller lookup", phone, lambda: self.inner.caller(phone), self._checks["caller"]
+        )
 
 
 class GuardedCustomers:
@@ -156,10 +173,31 @@ class GuardedCustomers:
     def __init__(self, inner: CustomerPort, timeout: float) -> None:
         self.inner = inner
         self._guard = _Guard(timeout, inner)
+        self._checks = port_checks(CustomerPort)
 
     async def find(self, idpel_or_meter: str) -> Customer | None:
         return await self._guard.run(
-            "customer lookup", idpel_or_meter, lambda: self.inner.find(idpel_or_meter)
+            "customer lookup",
+            idpel_or_meter,
+            lambda: self.inner.find(idpel_or_meter),
+            self._checks["find"],
+        )
+
+
+class GuardedCallbacks:
+    """The call-back task list with a time limit; the number is masked in messages."""
+
+    def __init__(self, inner: CallbackPort, timeout: float) -> None:
+        self.inner = inner
+        self._guard = _Guard(timeout, inner)
+        self._checks = port_checks(CallbackPort)
+
+    async def request(self, call_id: str, pop_id: str, number: str, queue: str) -> None:
+        await self._guard.run(
+            "call-back request",
+            number,
+            lambda: self.inner.request(call_id, pop_id, number, queue),
+            self._checks["request"],
         )
 
 
@@ -169,12 +207,14 @@ class GuardedApkt:
     def __init__(self, inner: ApktPort, timeout: float) -> None:
         self.inner = inner
         self._guard = _Guard(timeout, inner)
+        self._checks = port_checks(ApktPort)
 
     async def create_report(self, request: ReportRequest) -> Report:
         report = await self._guard.run(
             "APKT create report",
             request.idpel or request.caller_number,
             lambda: self.inner.create_report(request),
+            self._checks["create_report"],
         )
         if not (report.number.startswith("G") and is_report_number(report.number)):
             message = f"APKT create report returned a malformed number ({mask(report.number)})"
@@ -187,11 +227,12 @@ class GuardedApkt:
             "APKT close issue",
             issue.idpel or issue.caller_number,
             lambda: self.inner.close_issue(issue),
+            self._checks["close_issue"],
         )
 
     async def report(self, number: str) -> Report | None:
         return await self._guard.run(
-            "APKT report lookup", number, lambda: self.inner.report(number)
+            "APKT report lookup", number, lambda: self.inner.report(number), self._checks["report"]
         )
 
     async def open_reports(
@@ -206,6 +247,7 @@ class GuardedApkt:
             "APKT open reports lookup",
             about,
             lambda: self.inner.open_reports(idpel=idpel, number=number, phone=phone),
+            self._checks["open_reports"],
         )
 
 
@@ -215,15 +257,19 @@ class GuardedAp2t:
     def __init__(self, inner: Ap2tPort, timeout: float) -> None:
         self.inner = inner
         self._guard = _Guard(timeout, inner)
+        self._checks = port_checks(Ap2tPort)
 
     async def arrears(self, idpel: str) -> int:
-        return await self._guard.run("AP2T arrears", idpel, lambda: self.inner.arrears(idpel))
+        return await self._guard.run(
+            "AP2T arrears", idpel, lambda: self.inner.arrears(idpel), self._checks["arrears"]
+        )
 
     async def check_power_change(self, idpel: str, target_power_va: int) -> PowerChangeCheck:
         return await self._guard.run(
             "AP2T power change check",
             idpel,
             lambda: self.inner.check_power_change(idpel, target_power_va),
+            self._checks["check_power_change"],
         )
 
     async def register_power_change(self, request: PowerChangeRequest) -> PowerChangeRegistration:
@@ -231,6 +277,7 @@ class GuardedAp2t:
             "AP2T power change registration",
             request.idpel,
             lambda: self.inner.register_power_change(request),
+            self._checks["register_power_change"],
         )
 
 
@@ -241,12 +288,14 @@ class GuardedItsm:
     def __init__(self, inner: ItsmPort, timeout: float) -> None:
         self.inner = inner
         self._guard = _Guard(timeout, inner)
+        self._checks = port_checks(ItsmPort)
 
     async def create_ticket(self, request: TicketRequest) -> ItsmTicket:
         ticket = await self._guard.run(
             "ITSM create ticket",
             request.caller_number,
             lambda: self.inner.create_ticket(request),
+            self._checks["create_ticket"],
         )
         if not is_ticket_number(ticket.number):
             message = f"ITSM create ticket returned a malformed number ({mask(ticket.number)})"
@@ -256,12 +305,18 @@ class GuardedItsm:
 
     async def ticket(self, number: str) -> ItsmTicket | None:
         return await self._guard.run(
-            "ITSM ticket lookup", mask(number), lambda: self.inner.ticket(number)
+            "ITSM ticket lookup",
+            mask(number),
+            lambda: self.inner.ticket(number),
+            self._checks["ticket"],
         )
 
     async def add_note(self, number: str, note: str, call_id: str = "") -> bool:
         return await self._guard.run(
-            "ITSM add note", mask(number), lambda: self.inner.add_note(number, note, call_id)
+            "ITSM add note",
+            mask(number),
+            lambda: self.inner.add_note(number, note, call_id),
+            self._checks["add_note"],
         )
 
 
@@ -272,13 +327,19 @@ class GuardedOutages:
     def __init__(self, inner: OutagePort, timeout: float) -> None:
         self.inner = inner
         self._guard = _Guard(timeout, inner)
+        self._checks = port_checks(OutagePort)
 
     async def covering(self, unit: str, posko: str) -> Outage | None:
-        return await self._guard.run("outage lookup", "", lambda: self.inner.covering(unit, posko))
+        return await self._guard.run(
+            "outage lookup", "", lambda: self.inner.covering(unit, posko), self._checks["covering"]
+        )
 
     async def covering_area_code(self, code: str) -> Outage | None:
         return await self._guard.run(
-            "outage lookup by area code", code, lambda: self.inner.covering_area_code(code)
+            "outage lookup by area code",
+            code,
+            lambda: self.inner.covering_area_code(code),
+            self._checks["covering_area_code"],
         )
 
     async def record(self, outage_id: int, call_id: str, event: str) -> None:
@@ -286,6 +347,7 @@ class GuardedOutages:
             "outage event",
             f"outage {outage_id}",
             lambda: self.inner.record(outage_id, call_id, event),
+            self._checks["record"],
         )
 
 
@@ -295,9 +357,12 @@ class GuardedAnnouncements:
     def __init__(self, inner: AnnouncementPort, timeout: float) -> None:
         self.inner = inner
         self._guard = _Guard(timeout, inner)
+        self._checks = port_checks(AnnouncementPort)
 
     async def current(self) -> Announcement | None:
-        return await self._guard.run("announcement lookup", "", self.inner.current)
+        return await self._guard.run(
+            "announcement lookup", "", self.inner.current, self._checks["current"]
+        )
 
 
 class GuardedHours:
@@ -306,9 +371,12 @@ class GuardedHours:
     def __init__(self, inner: HoursPort, timeout: float) -> None:
         self.inner = inner
         self._guard = _Guard(timeout, inner)
+        self._checks = port_checks(HoursPort)
 
     async def overrides(self) -> HoursOverrides:
-        return await self._guard.run("hours lookup", "", self.inner.overrides)
+        return await self._guard.run(
+            "hours lookup", "", self.inner.overrides, self._checks["overrides"]
+        )
 
 
 def guarded(backends: Backends, timeout: float) -> Backends:
@@ -317,7 +385,11 @@ def guarded(backends: Backends, timeout: float) -> Backends:
         crm=GuardedCrm(backends.crm, timeout),
         customers=GuardedCustomers(backends.customers, timeout),
         apkt=GuardedApkt(backends.apkt, timeout),
-        callbacks=backends.callbacks,
+        callbacks=(
+            GuardedCallbacks(backends.callbacks, timeout)
+            if backends.callbacks is not None
+            else None
+        ),
         ap2t=GuardedAp2t(backends.ap2t, timeout) if backends.ap2t is not None else None,
         itsm=GuardedItsm(backends.itsm, timeout) if backends.itsm is not None else None,
         outages=(

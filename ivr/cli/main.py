@@ -17,6 +17,7 @@ from ivr.cli.announcement import announcement
 from ivr.cli.audit import audit
 from ivr.cli.hours import holiday_group, hours_group
 from ivr.cli.outage import outage
+from ivr.cli.privacy import privacy
 from ivr.cli.prompts import prompts
 from ivr.cli.stats import stats
 from ivr.config import Settings, load_settings
@@ -63,6 +64,10 @@ def serve() -> None:
     setup_logging(settings.log_level, settings.log_format)
     tune_allocator()
     _check_speech_model(settings)
+    if settings.web.enabled:  # refuse short tokens before anything starts
+        from ivr.web.security import check_start
+
+        check_start(settings.web, settings.agents, settings.ops)
     try:
         holder = LibraryHolder(settings.flows_dir, settings.audio_dir, KIT)
     except FlowError as exc:
@@ -109,10 +114,34 @@ def flows() -> None:
 
 
 @flows.command("check")
-def flows_check() -> None:
-    """Validate every flow: schema, targets, reachability, ways out, prompts."""
+@click.option(
+    "--dialplan",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="extensions.conf whose FastAGI URLs must name flows a call can start in"
+    " [default: asterisk_conf/extensions.conf, when present].",
+)
+def flows_check(dialplan: Path | None) -> None:
+    """Validate every flow: schema, targets, reachability, ways out, prompts; and that
+    default_flow and the dialplan's FastAGI URLs name no subflow-only flow."""
+    from ivr.config import config_file_path
+    from ivr.engine.validate import DIALPLAN, check_entries
+
     settings = _settings()
     library = _library(settings)
+    if dialplan is None and DIALPLAN.is_file():
+        dialplan = DIALPLAN
+    entry_problems = check_entries(
+        library.flows,
+        settings.default_flow,
+        config_file_path() or Path("default_flow"),
+        dialplan,
+    )
+    if entry_problems:
+        raise click.ClickException(
+            "calls would start in flows that cannot run as one:\n"
+            + "\n".join(f"  {p}" for p in entry_problems)
+        )
     for name, loaded in sorted(library.flows.items()):
         click.echo(f"ok  {loaded.source.file}  ({name}: {len(loaded.flow.nodes)} nodes)")
     for name in sorted(library.tables):
@@ -219,7 +248,7 @@ def scenario_run(
 ) -> None:
     """Run scenario FILES in the simulator or as real calls through Asterisk."""
     from ivr.tools.scenario.model import ScenarioError, load_scenario
-    from ivr.tools.scenario.runner import run_scenarios
+    from ivr.tools.scenario.runner import no_customers_hint, run_scenarios
 
     settings = _settings()
     library = _library(settings)
@@ -227,6 +256,9 @@ def scenario_run(
         scenarios = [load_scenario(file) for file in files]
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
+    if via == "sim" and (hint := no_customers_hint(settings.db_path)) is not None:
+        click.echo(hint, err=True)
+        sys.exit(2)
     results = asyncio.run(run_scenarios(scenarios, via, settings, library, timeout, until))
     if as_json:
         click.echo(json.dumps([r.as_json() for r in results], indent=2, ensure_ascii=False))
@@ -299,6 +331,14 @@ def bench() -> None:
     show_default=True,
     help="Also run the bare panoramisk handler (--no-bare only with --hold).",
 )
+@click.option(
+    "--prefill",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Fill the IVR's store with N realistic past calls (a year of traffic) first; "
+    "built once into .cache/bench/ and copied for each run.",
+)
 def bench_agi(
     calls: int | None,
     hold: int | None,
@@ -307,6 +347,7 @@ def bench_agi(
     path: str,
     rounds: int | None,
     bare: bool,
+    prefill: int,
 ) -> None:
     """N concurrent calls through the main flow vs a bare panoramisk handler."""
     from ivr.tools.bench.agi import run_bench
@@ -328,6 +369,7 @@ def bench_agi(
                 ramp=ramp,
                 prompt_seconds=prompt_seconds,
                 bare=bare,
+                **({"prefill": prefill} if prefill else {}),
             )
         )
     except ValueError as exc:
@@ -426,6 +468,10 @@ def up() -> None:
     setup_logging(settings.log_level, settings.log_format)
     tune_allocator()
     _check_speech_model(settings)
+    if settings.web.enabled:  # refuse short tokens before anything starts
+        from ivr.web.security import check_start
+
+        check_start(settings.web, settings.agents, settings.ops)
     holder = LibraryHolder(settings.flows_dir, settings.audio_dir, KIT)
     try:
         sandbox = sandbox_from_settings(settings)
@@ -481,6 +527,7 @@ cli.add_command(audit)
 cli.add_command(announcement)
 cli.add_command(hours_group)
 cli.add_command(holiday_group)
+cli.add_command(privacy)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from ivr.store.control import (
     list_outages,
     outage_counts,
 )
+from ivr.store.health import CLI_BUSY_MS
 from ivr.store.schema import migrate
 
 #: The clock (tests set it).
@@ -75,7 +76,7 @@ def control_store() -> Iterator[sqlite3.Connection]:
             f"no call store at {db_path}: start `pln123 serve` once, or see db_path"
         )
     try:
-        conn = connect(db_path)
+        conn = connect(db_path, CLI_BUSY_MS)
         migrate(conn)
     except sqlite3.Error as exc:
         raise click.ClickException(f"{db_path}: {exc}") from exc

@@ -618,8 +618,23 @@ def caller_class(number: str) -> str:
     return parse_caller_id(number).kind
 
 
+#: Identifiers that are no one's personal data and must stay readable in a log: our
+#: call ids (32 hex characters, or a dashed UUID) and Asterisk's uniqueid
+#: (``1733412345.42``: a 10-digit epoch, a dot, a sequence), by which a failed call is
+#: found in Asterisk's CDR.
+READABLE_ID = (
+    r"(?<![0-9A-Za-z])(?:[0-9a-f]{32}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})"
+    r"(?![0-9A-Za-z])"
+    r"|(?<![\d.])1\d{9}\.\d{1,9}(?![\d.])"
+)
+_READABLE_ID = re.compile(READABLE_ID)
+
+
 def mask(number: str) -> str:
-    """A phone number or ID for the log: only its last three digits show."""
+    """A phone number or ID for the log: only its last three digits show. A call id or
+    an Asterisk uniqueid (:data:`READABLE_ID`) is returned as it is."""
+    if number and _READABLE_ID.fullmatch(number):
+        return number
     digits = re.sub(r"\D", "", number or "")
     if len(digits) <= 3:
         return "*" * len(digits)

@@ -15,8 +15,15 @@ from ivr.engine.context import CallContext
 from ivr.engine.journey import CallResult, CsoReason, Exit, Journey, call_result
 from ivr.engine.kinds import Reason, StepResult
 from ivr.engine.model import CSO_NODE, Flow, NodeBase
-from ivr.engine.port import EVENT_CALL_END, EVENT_CALL_START, CallerHungUp, Outcome
+from ivr.engine.port import (
+    EVENT_CALL_END,
+    EVENT_CALL_START,
+    CallerHungUp,
+    Outcome,
+    PortFailed,
+)
 from ivr.logs import bind_call, bind_node
+from ivr.store.health import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +42,45 @@ async def run_call(ctx: CallContext) -> Outcome:
     bind_call(ctx.call_id, ctx.flow_name)
     if ctx.watcher is not None:
         ctx.watcher.call_started(ctx.flow_name)
-    await ctx.port.event(EVENT_CALL_START, {"CallId": ctx.call_id, "Flow": ctx.flow_name})
     outcome = Outcome.HANGUP
     try:
+        # Inside the try: a caller gone (or a channel failing) at the very first command
+        # still gets a closed record.
+        await ctx.port.event(EVENT_CALL_START, {"CallId": ctx.call_id, "Flow": ctx.flow_name})
+        if not ctx.store.ok:
+            raise StoreUnavailable(ctx.store.health.reason)
         outcome = await _walk(ctx)
     except CallerHungUp:
         outcome = Outcome.HANGUP
+    except StoreUnavailable:
+        # Nothing the caller gives now would be safe: a CSO takes them at once, the
+        # pop built from what the call holds in memory (the store logged why, once).
+        log.info("call %s: the call store fails; handing the caller to a CSO", ctx.call_id)
+        ctx.journey.pending = CsoReason.ERROR
+        outcome = await _rescue(ctx)
+    except PortFailed as exc:
+        log.warning(
+            "call %s: the channel failed (%s); handing the caller to a CSO", ctx.call_id, exc
+        )
+        ctx.journey.pending = CsoReason.ERROR
+        outcome = await _rescue(ctx)
     except Exception:
         log.exception("call %s: the IVR failed; handing the caller to a CSO", ctx.call_id)
         ctx.journey.pending = CsoReason.ERROR
         outcome = await _rescue(ctx)
     finally:
-        await _close_record(ctx, outcome)
+        try:
+            await _close_record(ctx, outcome)
+        except Exception:
+            # Ending a call must not fail on what a flow stored: the caller is already
+            # where the outcome says; the record keeps what was written before.
+            log.exception("call %s: could not close its record", ctx.call_id)
     try:
         await ctx.port.event(EVENT_CALL_END, {"CallId": ctx.call_id, "Outcome": outcome.value})
         if outcome in (Outcome.CLOSED, Outcome.REPORT_CREATED):
             await ctx.port.finish()
-    except CallerHungUp:
-        pass
+    except (CallerHungUp, PortFailed):
+        pass  # the call is over; its record is closed
     return outcome
 
 
@@ -86,6 +114,11 @@ async def _rescue(ctx: CallContext) -> Outcome:
         return Outcome.QUEUED
     except CallerHungUp:
         return Outcome.HANGUP
+    except PortFailed as exc:
+        log.warning(
+            "call %s: could not hand over (%s); the dialplan's fallback takes it", ctx.call_id, exc
+        )
+        return Outcome.QUEUED
     except Exception:
         # The dialplan queues a call whose IVR left no instruction.
         log.exception("call %s: could not hand over; the dialplan's fallback takes it", ctx.call_id)

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ivr.engine.kit import FlowKit
 from ivr.engine.loader import FlowError, FlowProblem, LoadedFlow, load_data_file, load_flow_file
-from ivr.engine.validate import check_flows
+from ivr.engine.validate import check_flows, entry_problem
 from ivr.language.grammars import InputGrammar
 from ivr.prompts.catalogue import CatalogueError, PromptCatalogue
 
@@ -36,6 +36,11 @@ class FlowLibrary:
     catalogue: PromptCatalogue
     kit: FlowKit
     tables: Mapping[str, BaseModel] = field(default_factory=dict)
+
+    def entry_problem(self, name: str) -> str | None:
+        """Why a call may not start in flow ``name`` (None: it may): no such flow, or a
+        subflow only (:attr:`~ivr.engine.model.Flow.subflow_only`)."""
+        return entry_problem(self.flows, name)
 
     def input_grammars(self) -> list[InputGrammar]:
         """Every input's speech grammar, once each (for the check of the speech model's

@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 #: Name of the transfer node every flow has: written out, or added with the defaults.
 CSO_NODE = "cso"
+#: The node kind that ends a subflow; a flow with one is a subflow only (never a call's flow).
+RETURN_KIND = "return"
 IMPLICIT_CSO_NOTE = "added by the engine: transfer to the flow's CSO queue"
 KEY_RE = re.compile(r"^[0-9*#]$")
 ID_RE = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
@@ -234,6 +236,13 @@ class Flow(Strict):
         if value is None:
             value = cache[key] = make()
         return value
+
+    @property
+    def subflow_only(self) -> bool:
+        """A flow with a ``return`` node is a subflow: it runs from another flow's
+        ``subflow`` node, never as the flow a call starts in (its ``return`` would have
+        nowhere to go)."""
+        return any(node.kind == RETURN_KIND for node in self.nodes.values())
 
     def node(self, node_id: str) -> NodeBase:
         """The node with this id (the implicit ``cso`` node included)."""

@@ -22,6 +22,12 @@ class CallerHungUp(Exception):
     raises this (or a subclass of it), so the engine has one thing to catch."""
 
 
+class PortFailed(Exception):
+    """The telephony side refused or failed an operation on a live call (Asterisk
+    answered a command with an error): not a fault of the IVR. The engine hands the
+    caller to a CSO and logs a warning, not an error with a traceback."""
+
+
 class Outcome(StrEnum):
     """How a call ended."""
 

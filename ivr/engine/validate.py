@@ -7,13 +7,31 @@ nothing to play. Each problem names its file and line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 from ivr.engine.kinds import Edge, Known, YamlPath
 from ivr.engine.loader import FlowProblem, LoadedFlow
 from ivr.engine.model import CSO_NODE, IMPLICIT_CSO_NOTE, Flow, NodeBase, PromptPart
 
-__all__ = ["Edge", "check_flow", "check_flows", "edges", "prompts_of"]
+__all__ = [
+    "DIALPLAN",
+    "Edge",
+    "check_entries",
+    "check_flow",
+    "check_flows",
+    "dialplan_flows",
+    "edges",
+    "entry_problem",
+    "prompts_of",
+]
+
+#: The dialplan of a checkout, relative to the working directory like ``flows_dir``
+#: (``pln123 flows check`` reads it when present).
+DIALPLAN = Path("asterisk_conf") / "extensions.conf"
+#: ``AGI(agi://host:port/<flow>...)`` in a dialplan line: the flow a call starts in.
+_AGI_FLOW_RE = re.compile(r"AGI\(\s*agi://(?P<where>[^/,)]*)/(?P<flow>[^,)?\s]+)", re.IGNORECASE)
 
 
 def edges(flow: Flow, node: NodeBase) -> Iterable[Edge]:
@@ -103,4 +121,51 @@ def check_flows(
     problems: list[FlowProblem] = []
     for loaded in flows.values():
         problems.extend(check_flow(loaded, flows.keys(), prompt_exists, action_names))
+    return problems
+
+
+def dialplan_flows(dialplan: Path) -> list[tuple[int, str]]:
+    """``(line, flow)`` for each FastAGI URL of the IVR in an ``extensions.conf``
+    (comments skipped; URLs to the scenario caller bot's port are not the IVR's)."""
+    found: list[tuple[int, str]] = []
+    text = dialplan.read_text(encoding="utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = line.split(";", 1)[0]
+        for match in _AGI_FLOW_RE.finditer(code):
+            if "callerbot" in match["where"]:
+                continue
+            found.append((number, match["flow"]))
+    return found
+
+
+def entry_problem(flows: Mapping[str, LoadedFlow], name: str) -> str | None:
+    """Why a call may not start in flow ``name`` (None: it may): no such flow, or a
+    subflow only (:attr:`~ivr.engine.model.Flow.subflow_only`)."""
+    loaded = flows.get(name)
+    if loaded is None:
+        return f"no flow named {name!r}"
+    if loaded.flow.subflow_only:
+        return (
+            f"flow {name!r} is a subflow (it has a 'return' node): it runs only from"
+            " another flow's subflow node, not as a call's flow"
+        )
+    return None
+
+
+def check_entries(
+    flows: Mapping[str, LoadedFlow],
+    default_flow: str,
+    settings_file: Path,
+    dialplan: Path | None = None,
+) -> list[FlowProblem]:
+    """Flows a call would start in that cannot be one: ``default_flow`` must not be a
+    subflow only, and each flow a dialplan names in a FastAGI URL must exist and not be
+    one (:func:`entry_problem`)."""
+    problems: list[FlowProblem] = []
+    if default_flow in flows and (why := entry_problem(flows, default_flow)) is not None:
+        problems.append(FlowProblem(settings_file, None, f"default_flow: {why}"))
+    if dialplan is not None:
+        for line, name in dialplan_flows(dialplan):
+            if (why := entry_problem(flows, name)) is not None:
+                problems.append(FlowProblem(dialplan, line, f"AGI URL: {why}"))
     return problems

@@ -19,7 +19,8 @@ from typing import Any
 from ivr.config import AgentSettings
 from ivr.domain.callerid import mask
 from ivr.engine.pop import OutageNotice, ScreenPop
-from ivr.screenpop.events import QueueEvent
+from ivr.screenpop.events import BYPASS_PREFIX, QueueEvent
+from ivr.screenpop.recovered import recovered_pop
 from ivr.screenpop.view import callback_view, pop_view
 from ivr.store import pops
 from ivr.store.control import get_outage
@@ -97,6 +98,11 @@ class PopHub:
         }
         #: For tests and the benchmark: called after each event is handled.
         self.on_handled: Callable[[QueueEvent], None] | None = None
+        #: Pops the call store could not write yet, by pop id (the IVR's own
+        #: :attr:`ivr.store.calls.CallStore.kept_pops`, when in the same process).
+        self.kept_pops: Mapping[str, dict[str, Any]] = {}
+        #: True while the pop store fails (logged once per failure, not per event).
+        self._store_failing = False
 
     # -- pages ------------------------------------------------------------------------
 
@@ -117,12 +123,17 @@ class PopHub:
         """Everything a freshly opened page shows."""
         settings = self.agents[agent]
         since = time.time() - self.recent_hours * 3600
-        deliveries = self.store.recent(agent, since, self.recent_pops)
+        try:
+            deliveries = self.store.recent(agent, since, self.recent_pops)
+            callbacks = self._callbacks()
+        except sqlite3.Error as exc:  # the page opens; pops come as the phone rings
+            self._failing(exc)
+            deliveries, callbacks = [], []
         return {
             "type": "hello",
             "agent": {"id": agent, "name": settings.name},
             "pops": [self._view(d) for d in deliveries],
-            "callbacks": self._callbacks(),
+            "callbacks": callbacks,
         }
 
     def _send(self, agent: str, message: Message) -> None:
@@ -141,8 +152,38 @@ class PopHub:
         return self._by_interface.get(event.interface.lower())
 
     def handle(self, event: QueueEvent) -> None:
-        """Record the event and tell the pages it concerns."""
+        """Record the event and tell the pages it concerns. A failing store does not
+        stop the pop: a ring is shown from memory, other changes wait for the store."""
         agent = self.agent_of(event) if event.member or event.interface else None
+        try:
+            changed = self._record(event, agent)
+        except sqlite3.Error as exc:
+            self._failing(exc)
+            changed = []
+            if event.kind == "ring" and agent is not None:
+                changed = [
+                    Delivery(event.pop_id, agent, event.queue, pops.RINGING, event.caller, event.at)
+                ]
+        else:
+            self._works()
+        for delivery in changed:
+            at = event.at if event.kind == "ring" else None
+            self._send(delivery.agent, {"type": "pop", "pop": self._view(delivery, at)})
+        if self.on_handled is not None:
+            self.on_handled(event)
+
+    def _failing(self, exc: sqlite3.Error) -> None:
+        if not self._store_failing:
+            log.error("screen-pop: the store fails (%s); showing pops from memory", exc)
+            self._store_failing = True
+
+    def _works(self) -> None:
+        if self._store_failing:
+            log.warning("screen-pop: the store works again")
+            self._store_failing = False
+
+    def _record(self, event: QueueEvent, agent: str | None) -> list[Delivery]:
+        """Store what the event changed; the deliveries that changed."""
         changed: list[Delivery] = []
         if event.kind == "ring" and agent is not None:
             changed = [self.store.ring(event.pop_id, agent, event.queue, event.caller, event.at)]
@@ -165,14 +206,27 @@ class PopHub:
                 event.member,
                 event.interface,
             )
-        for delivery in changed:
-            at = event.at if event.kind == "ring" else None
-            self._send(delivery.agent, {"type": "pop", "pop": self._view(delivery, at)})
-        if self.on_handled is not None:
-            self.on_handled(event)
+        return changed
+
+    def pop_data(self, pop_id: str) -> dict[str, Any] | None:
+        """The pop's data: from the store, else from the IVR's memory (a pop the store
+        could not take yet)."""
+        try:
+            data = self.store.pop_data(pop_id)
+        except sqlite3.Error as exc:
+            self._failing(exc)
+            data = None
+        if data is None:
+            data = self.kept_pops.get(pop_id)
+        if data is None and not pop_id.startswith(BYPASS_PREFIX):
+            try:  # the IVR stopped mid-call: what its record holds
+                data = recovered_pop(self.store.connection, pop_id)
+            except sqlite3.Error as exc:
+                self._failing(exc)
+        return data
 
     def _view(self, delivery: Delivery, event_at: float | None = None) -> dict[str, Any]:
-        data = self.store.pop_data(delivery.pop_id)
+        data = self.pop_data(delivery.pop_id)
         declared = self._outage_declared_at(data)
         view = pop_view(data, delivery, self.zone, event_at, declared)
         view["sent_at"] = round(time.time() * 1000)
@@ -201,7 +255,7 @@ class PopHub:
         return [self._callback_view(t) for t in self.store.open_callbacks()]
 
     def _callback_view(self, task: Callback) -> dict[str, Any]:
-        data = self.store.pop_data(task.pop_id) if task.pop_id else None
+        data = self.pop_data(task.pop_id) if task.pop_id else None
         name = ScreenPop.from_stored(data).caller.name if data else ""
         return callback_view(task, name, self.zone)
 

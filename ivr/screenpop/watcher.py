@@ -1,8 +1,11 @@
 """One AMI connection that watches queue events for the screen-pop.
 
-Built on panoramisk's :class:`~panoramisk.Manager`, which reconnects by itself when the
-connection drops (Asterisk restarted): every ``reconnect_timeout`` seconds until
-Asterisk answers, then it logs in again. On each login (``FullyBooted``) the agents
+Built on panoramisk's :class:`~panoramisk.Manager`, reconnecting by itself when the
+connection drops (Asterisk restarted) or cannot be made: first after 1 s, then
+doubling up to 30 s (:class:`~ivr.asterisk.ami.Backoff`), until Asterisk answers, then
+it logs in again. The log says so once per change (:class:`~ivr.asterisk.ami.Reconnects`):
+one warning when AMI is lost or unreachable, one line when it is back, the attempts in
+between at DEBUG. On each login (``FullyBooted``) the agents
 with ``queues`` in the config are added to their queues again, since an Asterisk
 restart forgets members added over AMI.
 
@@ -16,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from panoramisk import Manager
 from panoramisk.message import Message
 
-from ivr.asterisk.ami import AmiEvent
+from ivr.asterisk.ami import AmiEvent, Reconnects
 from ivr.config import AgentSettings, AmiSettings
 from ivr.screenpop.events import queue_event
 from ivr.screenpop.hub import PopHub
@@ -29,34 +32,68 @@ from ivr.store.queue_calls import QueueLog
 
 log = logging.getLogger(__name__)
 
-#: Seconds between attempts to reach Asterisk while it is away.
-RECONNECT_SECONDS = 1
 #: Seconds one AMI action (QueueAdd) may take.
 ACTION_TIMEOUT = 5.0
 #: Seconds Asterisk may take to list the callers waiting (QueueStatus).
 STATUS_TIMEOUT = 10.0
 
 
+class CallLater(Protocol):
+    """``loop.call_later``: run ``callback`` after ``delay`` seconds (tests pass their own)."""
+
+    def __call__(self, delay: float, callback: Callable[[], None], /) -> Any: ...
+
+
 class _Manager(Manager):  # type: ignore[misc]
-    """panoramisk's Manager that stops reconnecting once closed on purpose."""
+    """panoramisk's Manager that reconnects with a backoff (:class:`Reconnects`) and
+    stops reconnecting once closed on purpose."""
 
     pinger: asyncio.TimerHandle | None
 
-    def __init__(self, on_lost: Callable[[], None], **config: Any) -> None:
+    def __init__(
+        self,
+        on_lost: Callable[[], None],
+        reconnects: Reconnects,
+        call_later: CallLater | None = None,
+        **config: Any,
+    ) -> None:
         super().__init__(**config)
         self.closing = False
         self._on_lost = on_lost
+        self.reconnects = reconnects
+        self._call_later: CallLater = call_later or self.loop.call_later
+        self._retry: Any = None
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        self._retry = None
+        self.reconnects.attempt()
+        return super().connect(*args, **kwargs)
+
+    def _reconnect_in(self, delay: float) -> None:
+        if not self.closing:
+            self._retry = self._call_later(delay, self._reconnect)
+
+    def _reconnect(self) -> None:
+        self._retry = None
+        if not self.closing:
+            self.connect()
+
+    def cancel_retry(self) -> None:
+        """No more attempts (closing)."""
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.authenticated = False
+        self._connected = False
+        if self.pinger:
+            self.pinger.cancel()
+            self.pinger = None
         self._on_lost()
         if self.closing:
-            self._connected = False
-            if self.pinger:
-                self.pinger.cancel()
-                self.pinger = None
             return
-        super().connection_lost(exc)
+        self._reconnect_in(self.reconnects.lost(exc))
 
     def login(self, future: asyncio.Future[Any]) -> bool:
         authenticated = bool(super().login(future))
@@ -69,8 +106,15 @@ class _Manager(Manager):  # type: ignore[misc]
 
     def connection_made(self, f: asyncio.Future[Any]) -> None:
         if self.closing:
-            if not f.exception():
+            if not f.cancelled() and not f.exception():
                 f.result()[0].close()
+            return
+        if f.cancelled():
+            return
+        exc = f.exception()
+        if exc is not None:  # Asterisk not there (yet): try again after the backoff
+            self._connected = False
+            self._reconnect_in(self.reconnects.failed(exc))
             return
         super().connection_made(f)
 
@@ -89,6 +133,9 @@ class AmiWatcher:
         agents: Mapping[str, AgentSettings],
         hub: PopHub,
         queue_log: QueueLog | None = None,
+        *,
+        reconnects: Reconnects | None = None,
+        call_later: CallLater | None = None,
     ):
         self.settings = settings
         self.agents = agents
@@ -98,15 +145,20 @@ class AmiWatcher:
         self.logins = 0
         #: Set while logged in; tests and the health check look at it.
         self.ready = asyncio.Event()
+        #: The connection's state and backoff (logs once per change).
+        self.reconnects = reconnects or Reconnects(
+            log, "screen-pop: AMI", f"{settings.host}:{settings.port}"
+        )
         self._manager = _Manager(
             self._lost,
+            self.reconnects,
+            call_later,
             loop=asyncio.get_running_loop(),
             host=settings.host,
             port=settings.port,
             username=settings.user,
             secret=settings.secret.get_secret_value(),
             events="on",
-            reconnect_timeout=RECONNECT_SECONDS,
             ping_delay=10,
             ping_interval=10,
             on_login=self._logged_in,
@@ -122,6 +174,7 @@ class AmiWatcher:
     async def close(self) -> None:
         """Disconnect for good."""
         self._manager.closing = True
+        self._manager.cancel_retry()
         self._manager.close()
         for task in list(self._tasks):
             task.cancel()
@@ -135,13 +188,12 @@ class AmiWatcher:
         return self.ready.is_set()
 
     def _lost(self) -> None:
-        if self.ready.is_set() and not self._manager.closing:
-            log.warning("screen-pop: AMI connection lost; reconnecting")
         self.ready.clear()
 
     def _logged_in(self, manager: Manager) -> None:
         self.logins += 1
-        log.info("screen-pop: logged in to AMI (login %d)", self.logins)
+        if not self.reconnects.up(f", logged in (login {self.logins})"):
+            log.info("screen-pop: logged in to AMI (login %d)", self.logins)
         self.ready.set()
         self._spawn(self._join_queues(self.logins))
         self._spawn(self._resync_waiting(self.logins))

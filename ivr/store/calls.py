@@ -9,25 +9,32 @@ or gathering them into group commits, cost more than that in hand-offs at 500 ca
 into the database and flushes it, is switched off on the write connection and run by a
 background thread with a connection of its own. WAL also lets readers (the scenario
 runner, the screen-pop) read while calls are written.
+
+A store that fails (locked by another process, full, unwritable, corrupt) never holds
+the loop longer than :data:`~ivr.store.health.LOOP_BUSY_MS` per statement and never
+loses what a call gave: see :class:`CallStore`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ivr.domain.outages import EVENTS, call_events
+from ivr.store.health import CLI_BUSY_MS, LOOP_BUSY_MS, StoreHealth, StoreUnavailable
 from ivr.store.schema import migrate
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: Seconds a node exit may wait in memory before it is written with the others: one
 #: transaction for all calls' exits costs a few microseconds a row, one statement
@@ -56,16 +63,39 @@ class _Clock:
 _now = _Clock()
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection with the pragmas every user of the file needs."""
+def connect(path: Path, busy_ms: int = LOOP_BUSY_MS) -> sqlite3.Connection:
+    """A connection with the pragmas every user of the file needs.
+
+    ``busy_ms`` bounds how long a statement waits for another writer's lock: short for
+    connections used on the event loop (:data:`LOOP_BUSY_MS`), longer for tools. No
+    memory-mapped reads of the database file: with them, a file error (a truncated
+    file, a failing disk) arrives as SIGBUS and kills the process instead of raising.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+    conn = sqlite3.connect(
+        path, timeout=busy_ms / 1000, check_same_thread=False, isolation_level=None
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute("PRAGMA mmap_size=268435456")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+    conn.execute("PRAGMA mmap_size=0")
     return conn
+
+
+def memory_store() -> sqlite3.Connection:
+    """An empty store in memory, with every migration: what a process whose store file
+    cannot be opened runs on (its calls go to a CSO; it stays up and says why)."""
+    conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
+
+
+def store_failing(exc: sqlite3.Error) -> bool:
+    """True when ``exc`` says the store cannot be used now (locked, full, unwritable,
+    corrupt), as opposed to a statement that is wrong (a constraint, a bad value)."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
 
 
 @dataclass
@@ -114,36 +144,110 @@ class Checkpointer:
     """Moves the WAL into the database file now and then, off the event loop."""
 
     def __init__(self, path: Path, interval: float = 1.0) -> None:
-        self._conn = connect(path)
+        self._conn = connect(path, CLI_BUSY_MS)
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="callstore-checkpoint", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.wait(self._interval):
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:  # the call store says why; try again later
+                if not failing:
+                    log.warning("call store checkpoint fails: %s", exc)
+                failing = True
+            else:
+                failing = False
 
     def close(self) -> None:
         """A last full checkpoint, then stop."""
         self._stop.set()
         self._thread.join()
-        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            log.warning("call store: no last checkpoint (%s); the WAL keeps the data", exc)
         self._conn.close()
 
 
-class CallStore:
-    """Writes and reads call records."""
+#: One write: ``(sql, parameters, many)``; ``many`` runs ``executemany`` over a list
+#: of parameter rows.
+Write = tuple[str, Any, bool]
+#: Writes kept in memory while the store fails, at most: beyond it the oldest are
+#: dropped (and counted in the log); about 200 bytes each.
+MAX_KEPT_WRITES = 500_000
+#: Kept writes stored per transaction when the store is back: each batch holds the
+#: event loop a few milliseconds at most.
+REPLAY_BATCH = 200
 
-    def __init__(self, path: Path) -> None:
+_INSERT_EXITS = (
+    "INSERT INTO journeys (call_id, seq, flow, node, exit, target, cause, via, seconds, at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _execute(conn: sqlite3.Connection, write: Write) -> None:
+    sql, params, many = write
+    if many:
+        conn.executemany(sql, params)
+    else:
+        conn.execute(sql, params)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
+class CallStore:
+    """Writes and reads call records.
+
+    A write that fails because the store cannot be used (locked past
+    :data:`~ivr.store.health.LOOP_BUSY_MS`, full, unwritable, corrupt) is kept in
+    memory with every later one, in order, and :attr:`ok` turns False: the engine then
+    hands calls to a CSO at once, their pops read from :attr:`kept_pops`. Every
+    ``retry_seconds`` the kept writes are tried again, in short batches, until the
+    store takes them; then :attr:`ok` is True again. A store that cannot even be opened
+    keeps its writes until the process stops (see :meth:`close`).
+    """
+
+    def __init__(self, path: Path, retry_seconds: float = 1.0) -> None:
         self.path = path
-        self._conn = connect(path)
-        migrate(self._conn)
-        self._conn.execute("PRAGMA wal_autocheckpoint=0")
-        self._checkpointer = Checkpointer(path)
+        self.health = StoreHealth(f"call store {path}")
+        self._retry_seconds = retry_seconds
+        self._retry_timer: asyncio.TimerHandle | None = None
+        #: Writes not yet in the file, oldest first.
+        self._kept: deque[Write] = deque()
+        self._dropped = 0
+        self._stored_kept = 0
+        #: Pops whose write is kept, by pop id: the screen-pop reads them from here.
+        self.kept_pops: dict[str, dict[str, Any]] = {}
+        #: True when the file could not be opened: writes are kept until the end.
+        self.broken = False
+        self._checkpointer: Checkpointer | None = None
+        try:
+            self._conn = connect(path)
+            migrate(self._conn)
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = Checkpointer(path)
+        except sqlite3.Error as exc:
+            self.broken = True
+            self.health.failed(f"cannot open it: {exc}; fix or move the file and restart")
+            self._conn = memory_store()
         #: Node exits not yet written: (call id, exit).
         self._exits: list[tuple[str, tuple[Any, ...]]] = []
         self._flush_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every write so far is in the file."""
+        return not self._kept and not self.broken
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -156,57 +260,161 @@ class CallStore:
         self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
-        """Write what is pending, checkpoint and close the file."""
+        """Write what is pending, checkpoint and close the file. Writes the store never
+        took are saved beside it as JSON lines, so no caller's data is silently lost."""
         self.flush_exits()
-        self._checkpointer.close()
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+        if self._kept and not self.broken:
+            self._replay(len(self._kept))
+        if self._kept:
+            self._save_kept()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._conn.close()
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run one write now, as one autocommit statement (see the module docstring)."""
-        return work(self._conn)
+    def _save_kept(self) -> None:
+        target = self.path.with_name(f"{self.path.name}.unwritten-{int(time.time())}.jsonl")
+        try:
+            with target.open("w", encoding="utf-8") as out:
+                for sql, params, many in self._kept:
+                    out.write(json.dumps([sql, params, many], ensure_ascii=False) + "\n")
+        except OSError as exc:
+            log.error("call store: %d writes never stored; %s: %s", len(self._kept), target, exc)
+            return
+        log.error("call store: %d writes never stored are saved in %s", len(self._kept), target)
+
+    # -- writing, and keeping what cannot be written ------------------------------------
+
+    def _write(self, *writes: Write) -> bool:
+        """Run ``writes`` now (several: in one transaction); True when stored. False
+        when kept for later: the store is failing, or still has kept writes (order is
+        kept, so a call's answers never land before its record)."""
+        if self._kept or self.broken:
+            self._keep(writes)
+            return False
+        conn = self._conn
+        try:
+            if len(writes) == 1:
+                _execute(conn, writes[0])
+            else:
+                conn.execute("BEGIN")
+                for write in writes:
+                    _execute(conn, write)
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            if not store_failing(exc):
+                raise
+            self._keep(writes)
+            self.health.failed(f"{type(exc).__name__}: {exc}")
+            self._schedule_retry()
+            return False
+        return True
+
+    def _keep(self, writes: Sequence[Write]) -> None:
+        self._kept.extend(writes)
+        while len(self._kept) > MAX_KEPT_WRITES:
+            self._kept.popleft()
+            self._dropped += 1
+            if self._dropped == 1:
+                log.error("call store: over %d writes kept; dropping the oldest", MAX_KEPT_WRITES)
+
+    def _schedule_retry(self, delay: float | None = None) -> None:
+        if self._retry_timer is not None or self.broken:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._retry_timer = loop.call_later(
+            self._retry_seconds if delay is None else delay, self._retry
+        )
+
+    def _retry(self) -> None:
+        self._retry_timer = None
+        if not self._replay(REPLAY_BATCH):
+            self._schedule_retry()
+        elif self._kept:
+            self._schedule_retry(0.0)
+
+    def _replay(self, count: int) -> bool:
+        """Store up to ``count`` kept writes in one transaction; False when the store
+        still fails. A kept write that is itself wrong is dropped with a log line."""
+        conn = self._conn
+        batch = [self._kept[i] for i in range(min(count, len(self._kept)))]
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for write in batch:
+                try:
+                    _execute(conn, write)
+                except sqlite3.Error as exc:
+                    if store_failing(exc):
+                        raise
+                    log.error("call store: a kept write is refused (%s): %s", exc, write[0])
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            self.health.reason = f"{type(exc).__name__}: {exc}"
+            return False
+        for _ in batch:
+            self._kept.popleft()
+        self._stored_kept += len(batch)
+        if not self._kept:
+            self.kept_pops.clear()
+            self.health.recovered(self._stored_kept)
+            self._stored_kept = 0
+        return True
 
     # -- writes -----------------------------------------------------------------------
 
     async def start_call(
         self, call_id: str, flow: str, caller: str, channel: str, uniqueid: str
     ) -> None:
-        """Open the record of a new call."""
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        """Open the record of a new call (kept in memory when the store fails: the
+        engine sees :attr:`ok` False and hands the caller to a CSO)."""
+        self._write(
+            (
                 "INSERT INTO calls (id, flow, caller, channel, uniqueid, started_at, path, asks)"
                 " VALUES (?, ?, ?, ?, ?, ?, '[]', '[]')",
                 (call_id, flow, caller, channel, uniqueid, _now()),
+                False,
             )
-
-        await self._run(work)
+        )
 
     async def record_answer(
         self, call_id: str, seq: int, node: str, ask: str, value: str, via: str
     ) -> None:
-        """Store the call's answer number ``seq``. (The path is stored when the call ends.)"""
+        """Store the call's answer number ``seq``. (The path is stored when the call ends.)
 
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        Raises :class:`StoreUnavailable` when the answer could only be kept in memory:
+        the call must not go on as if it were safe."""
+        stored = self._write(
+            (
                 "INSERT INTO answers (call_id, seq, node, ask, value, via, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (call_id, seq, node, ask, value, via, _now()),
+                False,
             )
-
-        await self._run(work)
+        )
+        if not stored:
+            raise StoreUnavailable(self.health.reason)
 
     async def record_screenpop(self, call_id: str, queue: str, data: dict[str, Any]) -> str:
-        """Store the data a CSO's screen shows for this call; returns the pop id."""
+        """Store the data a CSO's screen shows for this call; returns the pop id. When
+        the store fails the pop is kept in :attr:`kept_pops` for the screen-pop."""
         pop_id = call_id
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        stored = self._write(
+            (
                 "INSERT OR REPLACE INTO screenpops (id, call_id, queue, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (pop_id, call_id, queue, json.dumps(data, ensure_ascii=False), _now()),
+                (pop_id, call_id, queue, json.dumps(data, ensure_ascii=False, default=str), _now()),
+                False,
             )
-
-        await self._run(work)
+        )
+        if not stored:
+            self.kept_pops[pop_id] = data
         return pop_id
 
     def record_exit(self, call_id: str, exit: tuple[Any, ...]) -> None:
@@ -224,22 +432,21 @@ class CallStore:
                 return
             self._flush_timer = loop.call_later(EXIT_FLUSH_SECONDS, self.flush_exits)
 
-    def flush_exits(self) -> None:
-        """Write the node exits kept so far, in one transaction."""
+    def _take_exits(self) -> Write | None:
+        """The node exits kept so far, as one write."""
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
         if not self._exits:
-            return
+            return None
         rows, self._exits = self._exits, []
-        conn = self._conn
-        conn.execute("BEGIN")
-        try:
-            _insert_exits(conn, rows)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        return (_INSERT_EXITS, [(call_id, *exit) for call_id, exit in rows], True)
+
+    def flush_exits(self) -> None:
+        """Write the node exits kept so far, in one transaction."""
+        exits = self._take_exits()
+        if exits is not None:
+            self._write(exits)
 
     async def end_call(
         self,
@@ -256,58 +463,39 @@ class CallStore:
         seconds: float | None = None,
     ) -> None:
         """Close the record with its outcome (and ops' outcome, ``result``), writing
-        the node exits still pending in the same transaction."""
-        rows, self._exits = self._exits, []
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
-
-        def work(conn: sqlite3.Connection) -> None:
-            update = (
-                "UPDATE calls SET ended_at = ?, outcome = ?, path = ?, asks = ?, queue = ?,"
-                " variables = ?, result = ?, cso_reason = ?, idpel = ?, seconds = ?"
-                " WHERE id = ?"
-            )
-            values = (
+        the node exits still pending in the same transaction. Never raises for what
+        the flow stored (a value is written as its text) or for a failing store (the
+        write is kept)."""
+        update: Write = (
+            "UPDATE calls SET ended_at = ?, outcome = ?, path = ?, asks = ?, queue = ?,"
+            " variables = ?, result = ?, cso_reason = ?, idpel = ?, seconds = ?"
+            " WHERE id = ?",
+            (
                 _now(),
-                outcome,
-                json.dumps(path),
-                json.dumps(asks),
-                queue,
-                json.dumps(variables, ensure_ascii=False),
+                str(outcome),
+                json.dumps(path, default=str),
+                json.dumps(asks, default=str),
+                None if queue is None else str(queue),
+                json.dumps(variables, ensure_ascii=False, default=str),
                 result,
-                cso_reason,
-                idpel,
+                str(cso_reason),
+                str(idpel),
                 seconds,
                 call_id,
-            )
-            if not rows:
-                conn.execute(update, values)
-                return
-            conn.execute("BEGIN")
-            try:
-                _insert_exits(conn, rows)
-                conn.execute(update, values)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-        await self._run(work)
+            ),
+            False,
+        )
+        exits = self._take_exits()
+        if exits is None:
+            self._write(update)
+        else:
+            self._write(exits, update)
 
     # -- reads ------------------------------------------------------------------------
 
     def summary(self, call_id: str) -> CallSummary | None:
         """Everything recorded for a call."""
         return read_summary(self._conn, call_id)
-
-
-def _insert_exits(conn: sqlite3.Connection, rows: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
-    conn.executemany(
-        "INSERT INTO journeys (call_id, seq, flow, node, exit, target, cause, via, seconds, at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(call_id, *exit) for call_id, exit in rows],
-    )
 
 
 def read_journey(conn: sqlite3.Connection, call_id: str) -> list[dict[str, Any]]:

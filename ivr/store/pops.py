@@ -10,14 +10,17 @@ on the event loop, as for call records.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ivr.store.calls import connect
+from ivr.store.calls import connect, memory_store
 from ivr.store.schema import migrate
+
+log = logging.getLogger(__name__)
 
 #: What became of a pop at one agent.
 RINGING = "ringing"
@@ -74,12 +77,23 @@ class PopStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = connect(path)
-        migrate(self._conn)
+        try:
+            self._conn = connect(path)
+            migrate(self._conn)
+        except sqlite3.Error as exc:
+            # The call store says why on /healthz; the pages still open and pop from
+            # the IVR's memory.
+            log.error("screen-pop: cannot open %s (%s); keeping deliveries in memory", path, exc)
+            self._conn = memory_store()
 
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection, for reads of the call records beside the pops."""
+        return self._conn
 
     # -- pops -------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ivr import metrics
-from ivr.store.calls import connect
+from ivr.store.calls import connect, memory_store
 from ivr.store.schema import migrate
 
 __all__ = ["AmiEventLike", "QueueLog", "percentile", "queue_stats"]
@@ -147,8 +147,13 @@ class QueueLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = connect(path)
-        migrate(self._conn)
+        try:
+            self._conn = connect(path)
+            migrate(self._conn)
+        except sqlite3.Error as exc:
+            log.error("queue statistics: cannot open %s (%s); counting in memory", path, exc)
+            self._conn = memory_store()
+        self._failing = False
         self._waiting: dict[str, set[str]] = {}
         # While a resync is under way: callers who joined / went since it began, which
         # Asterisk's list may not show yet / may still show.
@@ -169,14 +174,24 @@ class QueueLog:
         queue = event.get("queue")
         if not uniqueid or not queue:
             return
-        if event.name == "QueueCallerJoin":
-            self._join(event, queue, uniqueid)
-        elif event.name == "AgentConnect":
-            self._connect(event, queue, uniqueid)
-        elif event.name == "QueueCallerAbandon":
-            self._abandon(event, queue, uniqueid)
-        else:
-            self._gone(queue, uniqueid)
+        try:
+            if event.name == "QueueCallerJoin":
+                self._join(event, queue, uniqueid)
+            elif event.name == "AgentConnect":
+                self._connect(event, queue, uniqueid)
+            elif event.name == "QueueCallerAbandon":
+                self._abandon(event, queue, uniqueid)
+            else:
+                self._gone(queue, uniqueid)
+        except sqlite3.Error as exc:
+            # A failing store loses this event's row, never the AMI reader.
+            if not self._failing:
+                log.error("queue statistics: the store fails (%s); events go unrecorded", exc)
+                self._failing = True
+            return
+        if self._failing:
+            log.warning("queue statistics: the store works again")
+            self._failing = False
 
     def _join(self, event: AmiEventLike, queue: str, uniqueid: str) -> None:
         pop_id = event.variables.get(POP_ID_VARIABLE, "")

@@ -297,6 +297,36 @@ MIGRATIONS: list[str] = [
         set_at REAL NOT NULL
     );
     """,
+    # 14: personal data erased (ivr.privacy): when each record's personal fields were
+    # overwritten (after [privacy] retention_days, or by ``pln123 privacy erase``), and,
+    # for a contained call, whether its caller called again within 24 hours (true
+    # containment), frozen at erasure since the phone number and IDPEL it was told by
+    # are gone (an erased call's idpel holds a link token instead, ivr.privacy.retention);
+    # partial indexes find what is still to erase, and the link tokens, without scans
+    """
+    ALTER TABLE calls ADD COLUMN erased_at REAL;
+    ALTER TABLE calls ADD COLUMN repeat_24h INTEGER;
+    ALTER TABLE screenpops ADD COLUMN erased_at REAL;
+    ALTER TABLE pop_deliveries ADD COLUMN erased_at REAL;
+    ALTER TABLE callbacks ADD COLUMN erased_at REAL;
+    ALTER TABLE reports ADD COLUMN erased_at REAL;
+    ALTER TABLE apkt_issues ADD COLUMN erased_at REAL;
+    ALTER TABLE itsm_tickets ADD COLUMN erased_at REAL;
+    ALTER TABLE itsm_activity ADD COLUMN erased_at REAL;
+    ALTER TABLE ap2t_registrations ADD COLUMN erased_at REAL;
+    CREATE INDEX calls_unerased ON calls(started_at) WHERE erased_at IS NULL;
+    CREATE INDEX pop_deliveries_unerased ON pop_deliveries(rang_at) WHERE erased_at IS NULL;
+    CREATE INDEX callbacks_unerased ON callbacks(requested_at) WHERE erased_at IS NULL;
+    CREATE INDEX callbacks_call ON callbacks(call_id);
+    CREATE INDEX calls_link ON calls(idpel) WHERE erased_at IS NOT NULL;
+    """,
+    # 15: a store a year full must not slow calls (``pln123 bench agi --prefill``): a
+    # call's screen-pop and the outage events it caused are found by the call's id (the
+    # call record, the scenario runner, the ops page's outage figures), not by scans
+    """
+    CREATE INDEX screenpops_call ON screenpops(call_id);
+    CREATE INDEX outage_events_call ON outage_events(call_id);
+    """,
 ]
 
 

@@ -1,10 +1,10 @@
 """The web pages' HTTP and WebSocket server (aiohttp), inside the IVR process.
 
-CSOs (``[agents]``): ``/login`` (form and POST), ``/logout``, ``/agent`` (the
+CSOs (``[agents]``): ``/login`` (form and POST), ``/logout`` (POST), ``/agent`` (the
 screen-pop page), ``/ws`` (the page's live feed: see :mod:`ivr.screenpop.hub` for the
 messages).
 
-Operations (``[ops]``): ``/ops/login`` (form and POST), ``/ops/logout``, ``/ops`` (the
+Operations (``[ops]``): ``/ops/login`` (form and POST), ``/ops/logout`` (POST), ``/ops`` (the
 ops page), ``/ops/api/flows``, ``/ops/api/stats?since=&until=&flow=`` (the JSON of
 :func:`ivr.ops.stats.compute_stats`), ``/ops/api/graph?flow=`` (a flow's nodes,
 edges and Graphviz drawing), outages and the audit log (:mod:`ivr.web.ops_control`),
@@ -17,8 +17,10 @@ Anyone: ``/static/...``, ``/healthz`` and ``/metrics`` (Prometheus text format, 
 login: the server listens on loopback by default, ``[web] host``; if it is opened to
 other machines, keep ``/metrics`` to the scraper at the proxy).
 
-Plain HTTP on loopback by default; put a TLS proxy in front to serve users on other
-machines.
+Plain HTTP on loopback by default; HTTPS directly with ``[web] tls_cert`` and
+``tls_key``, or behind a TLS proxy (``[web] behind_tls_proxy``). Logins are throttled,
+sessions live in this process's memory, and every response carries the security
+headers: :mod:`ivr.web.auth`, :mod:`ivr.web.security`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import json
 import logging
 import re
 import sqlite3
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +42,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import WSMsgType, web
 
 from ivr import metrics
-from ivr.config import AgentSettings, OpsSettings
+from ivr.config import AgentSettings, OpsSettings, WebSettings
 from ivr.domain.hours import QueueHours
 from ivr.engine.graph import (
     DOT_START,
@@ -58,7 +61,7 @@ from ivr.engine.library import LibraryHolder
 from ivr.engine.model import Flow
 from ivr.ops.stats import compute_stats
 from ivr.screenpop.hub import Message, PopHub
-from ivr.web import auth
+from ivr.web import auth, security
 from ivr.web.ops_announcement import OpsAnnouncement
 from ivr.web.ops_control import OpsControl
 from ivr.web.ops_hours import OpsHours
@@ -123,45 +126,189 @@ HEALTH: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("health")
 OPS: web.AppKey[OpsSite] = web.AppKey("ops", OpsSite)
 
 NO_STORE = {"Cache-Control": "no-store"}
+#: Seconds between the feed's checks that its session still lives (each also counts as
+#: activity: an open page keeps its session from going idle).
+FEED_CHECK_SECONDS = 30.0
+
+
+@dataclass
+class WebSecurity:
+    """The pages' sessions, login throttle, TLS and proxy trust (``[web]``)."""
+
+    sessions: auth.SessionStore
+    throttle: auth.LoginThrottle
+    behind_tls_proxy: bool = False
+    #: HTTPS served directly with this context (None: plain HTTP).
+    ssl_context: ssl.SSLContext | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: WebSettings,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> WebSecurity:
+        return cls(
+            sessions=auth.SessionStore(
+                settings.session_max_age, settings.session_idle_timeout, clock
+            ),
+            throttle=auth.LoginThrottle(
+                settings.login_address_burst,
+                settings.login_address_per_minute,
+                settings.login_account_burst,
+                settings.login_account_per_minute,
+                clock,
+            ),
+            behind_tls_proxy=settings.behind_tls_proxy,
+            ssl_context=ssl_context,
+        )
+
+
+SECURITY: web.AppKey[WebSecurity] = web.AppKey("security", WebSecurity)
+
+
+def _cookie(request: web.Request, name: str) -> str | None:
+    """A cookie's value; None when it is missing or the header cannot be read."""
+    try:
+        return request.cookies.get(name)
+    except (ValueError, UnicodeError, KeyError):  # garbage: as good as no cookie
+        return None
+
+
+def _secure(request: web.Request) -> bool:
+    return security.is_secure(request, request.app[SECURITY].behind_tls_proxy)
 
 
 def _agent(request: web.Request) -> str | None:
-    return auth.agent_of_cookie(request.app[AGENTS], request.cookies.get(auth.COOKIE))
-
-
-async def login_page(request: web.Request) -> web.StreamResponse:
-    """The login form."""
-    return web.FileResponse(STATIC / "login.html")
-
-
-async def login(request: web.Request) -> web.StreamResponse:
-    """Check the agent's id and token; set the session cookie."""
-    form = await request.post()
-    agent_id, token = str(form.get("agent", "")).strip(), str(form.get("token", ""))
     agents = request.app[AGENTS]
-    if not auth.check_login(agents, agent_id, token):
-        log.warning("screen-pop: failed login for agent id %r from %s", agent_id, request.remote)
-        raise web.HTTPSeeOther("/login?error=1")
-    log.info("screen-pop: agent %s logged in", agent_id)
-    response = web.HTTPSeeOther("/agent")
+    return request.app[SECURITY].sessions.user_of(auth.AGENT, agents, _cookie(request, auth.COOKIE))
+
+
+def _too_many(retry_after: int, page: str) -> web.HTTPTooManyRequests:
+    body = (
+        '<!doctype html><html lang="id"><head><meta charset="utf-8">'
+        "<title>PLN 123 — Terlalu banyak percobaan</title>"
+        '<link rel="stylesheet" href="/static/agent.css"></head>'
+        '<body class="login-page"><main><h1>Terlalu banyak percobaan masuk</h1>'
+        f'<p class="error" role="alert">Coba lagi dalam {retry_after} detik.</p>'
+        f'<p><a href="{page}">Kembali ke halaman masuk</a></p></main></body></html>'
+    )
+    return web.HTTPTooManyRequests(
+        text=body,
+        content_type="text/html",
+        headers={"Retry-After": str(retry_after), **NO_STORE},
+    )
+
+
+def _foreign(request: web.Request, what: str, *, logged: bool = True) -> web.HTTPForbidden:
+    log.log(
+        logging.WARNING if logged else logging.DEBUG,
+        "web: refused a %s from origin %r (referer %r) at %s",
+        what,
+        request.headers.get("Origin"),
+        request.headers.get("Referer"),
+        request.host,
+    )
+    return web.HTTPForbidden(text="another site's page cannot log in or out here\n")
+
+
+async def _log_in(
+    request: web.Request,
+    role: auth.Role,
+    users: Mapping[str, Any],
+    field_name: str,
+    page: str,
+    home: str,
+) -> web.StreamResponse:
+    """Check the throttle, the origin and the token; start a session. A login from
+    another site counts as a wrong one (so its log lines are throttled too)."""
+    form = await request.post()
+    user_id, token = str(form.get(field_name, "")).strip(), str(form.get("token", ""))
+    sec = request.app[SECURITY]
+    address = security.client_address(request, sec.behind_tls_proxy)
+    wait = sec.throttle.retry_after(role, address, user_id)
+    if wait:
+        raise _too_many(wait, page)
+    if not security.login_origin_ok(request):
+        sec.throttle.failed(role, address, user_id)
+        raise _foreign(request, "login")
+    if not role.check_login(users, user_id, token):
+        log.warning("%s: failed login for id %r from %s", role.name, user_id[:64], address)
+        sec.throttle.failed(role, address, user_id)
+        raise web.HTTPSeeOther(page + "?error=1")
+    log.info("%s: %s logged in from %s", role.name, user_id, address)
+    sec.sessions.revoke(_cookie(request, role.cookie))  # a new login ends the old one
+    response = web.HTTPSeeOther(home)
     response.set_cookie(
-        auth.COOKIE, auth.session_cookie(agents, agent_id), httponly=True, samesite="Strict"
+        role.cookie,
+        sec.sessions.create(role, users, user_id),
+        httponly=True,
+        samesite="Strict",
+        secure=_secure(request),
+        path="/",
+        max_age=int(sec.sessions.max_age),
     )
     raise response
 
 
-async def logout(request: web.Request) -> web.StreamResponse:
-    """Forget the session cookie."""
-    response = web.HTTPSeeOther("/login")
-    response.del_cookie(auth.COOKIE)
+async def _log_out(request: web.Request, role: auth.Role, page: str) -> web.StreamResponse:
+    """End the session (POST only) and forget the cookie."""
+    if not security.login_origin_ok(request):
+        raise _foreign(request, "logout", logged=False)  # no log: nothing to throttle it
+    if request.app[SECURITY].sessions.revoke(_cookie(request, role.cookie)):
+        log.info("%s: logged out", role.name)
+    response = web.HTTPSeeOther(page)
+    response.del_cookie(
+        role.cookie, path="/", secure=_secure(request), httponly=True, samesite="Strict"
+    )
     raise response
+
+
+def _logout_form(action: str) -> web.HTTPMethodNotAllowed:
+    """``GET /logout``: no logout (a link or a prefetch must not end a session), a page
+    with the button that POSTs."""
+    body = (
+        '<!doctype html><html lang="id"><head><meta charset="utf-8">'
+        "<title>PLN 123 — Keluar</title>"
+        '<link rel="stylesheet" href="/static/agent.css"></head>'
+        '<body class="login-page"><main><h1>Keluar?</h1>'
+        f'<form method="post" action="{action}"><button type="submit">Keluar</button></form>'
+        "</main></body></html>"
+    )
+    return web.HTTPMethodNotAllowed(
+        "GET",
+        ["POST"],
+        text=body,
+        content_type="text/html",
+        headers={**NO_STORE, **security.FORM_PAGE},
+    )
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    """The login form."""
+    return web.FileResponse(STATIC / "login.html", headers=security.FORM_PAGE)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """Check the agent's id and token; set the session cookie."""
+    return await _log_in(request, auth.AGENT, request.app[AGENTS], "agent", "/login", "/agent")
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    """End the agent's session."""
+    return await _log_out(request, auth.AGENT, "/login")
+
+
+async def logout_get(request: web.Request) -> web.StreamResponse:
+    """A page whose button logs out."""
+    raise _logout_form("/logout")
 
 
 async def agent_page(request: web.Request) -> web.StreamResponse:
     """The page, for a logged-in agent."""
     if _agent(request) is None:
         raise web.HTTPSeeOther("/login")
-    return web.FileResponse(STATIC / "agent.html", headers={"Cache-Control": "no-store"})
+    return web.FileResponse(STATIC / "agent.html", headers={**NO_STORE, **security.FORM_PAGE})
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -179,12 +326,34 @@ def _same_origin(request: web.Request) -> bool:
     return auth.same_origin(request.headers.get("Origin"), request.host)
 
 
+async def _guard_feed(
+    ws: web.WebSocketResponse,
+    sessions: auth.SessionStore,
+    agents: Mapping[str, AgentSettings],
+    cookie: str | None,
+    session: auth.Session,
+) -> None:
+    """Close the feed when its session ends: at once on logout, within
+    :data:`FEED_CHECK_SECONDS` when it expires."""
+    while True:
+        try:
+            await asyncio.wait_for(session.ended.wait(), FEED_CHECK_SECONDS)
+            break
+        except TimeoutError:
+            if sessions.user_of(auth.AGENT, agents, cookie) is None:
+                break
+    await ws.close(code=CLOSE_UNAUTHORISED, message=b"login")
+
+
 async def feed(request: web.Request) -> web.StreamResponse:
     """The page's live feed: ``hello``, then ``pop`` and ``callbacks`` messages."""
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
-    agent = _agent(request)
-    if agent is None or not _same_origin(request):
+    sessions, agents = request.app[SECURITY].sessions, request.app[AGENTS]
+    cookie = _cookie(request, auth.COOKIE)
+    agent = sessions.user_of(auth.AGENT, agents, cookie)
+    session = sessions.session(auth.AGENT, agents, cookie)
+    if agent is None or session is None or not _same_origin(request):
         await ws.close(code=CLOSE_UNAUTHORISED, message=b"login")
         return ws
     hub = request.app[HUB]
@@ -193,6 +362,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
         await ws.send_str(json.dumps(message, ensure_ascii=False))
 
     page = hub.attach(agent, send)
+    guard = asyncio.create_task(_guard_feed(ws, sessions, agents, cookie, session))
     try:
         async for message in ws:
             if message.type != WSMsgType.TEXT:
@@ -206,6 +376,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
                 if isinstance(callback_id, int):
                     hub.close_callback(callback_id, agent)
     finally:
+        guard.cancel()
         await hub.detach(page)
     return ws
 
@@ -214,7 +385,9 @@ async def feed(request: web.Request) -> web.StreamResponse:
 
 
 def _ops_user(request: web.Request) -> str | None:
-    return auth.ops_of_cookie(request.app[OPS].users, request.cookies.get(auth.OPS_COOKIE))
+    return request.app[SECURITY].sessions.user_of(
+        auth.OPS, request.app[OPS].users, _cookie(request, auth.OPS_COOKIE)
+    )
 
 
 def _ops_api_user(request: web.Request) -> str:
@@ -235,40 +408,29 @@ def _bad_request(message: str) -> web.HTTPBadRequest:
 
 async def ops_login_page(request: web.Request) -> web.StreamResponse:
     """The ops login form."""
-    return web.FileResponse(STATIC / "ops-login.html")
+    return web.FileResponse(STATIC / "ops-login.html", headers=security.FORM_PAGE)
 
 
 async def ops_login(request: web.Request) -> web.StreamResponse:
     """Check the ops user's id and token; set the ops session cookie."""
-    form = await request.post()
-    user_id, token = str(form.get("user", "")).strip(), str(form.get("token", ""))
-    users = request.app[OPS].users
-    if not auth.check_ops_login(users, user_id, token):
-        log.warning("ops page: failed login for id %r from %s", user_id, request.remote)
-        raise web.HTTPSeeOther("/ops/login?error=1")
-    log.info("ops page: %s logged in", user_id)
-    response = web.HTTPSeeOther("/ops")
-    response.set_cookie(
-        auth.OPS_COOKIE,
-        auth.ops_session_cookie(users, user_id),
-        httponly=True,
-        samesite="Strict",
-    )
-    raise response
+    return await _log_in(request, auth.OPS, request.app[OPS].users, "user", "/ops/login", "/ops")
 
 
 async def ops_logout(request: web.Request) -> web.StreamResponse:
-    """Forget the ops session cookie."""
-    response = web.HTTPSeeOther("/ops/login")
-    response.del_cookie(auth.OPS_COOKIE)
-    raise response
+    """End the ops session."""
+    return await _log_out(request, auth.OPS, "/ops/login")
+
+
+async def ops_logout_get(request: web.Request) -> web.StreamResponse:
+    """A page whose button logs out."""
+    raise _logout_form("/ops/logout")
 
 
 async def ops_page(request: web.Request) -> web.StreamResponse:
     """The ops page, for a logged-in ops user."""
     if _ops_user(request) is None:
         raise web.HTTPSeeOther("/ops/login")
-    return web.FileResponse(STATIC / "ops.html", headers=NO_STORE)
+    return web.FileResponse(STATIC / "ops.html", headers={**NO_STORE, **security.FORM_PAGE})
 
 
 async def ops_flows(request: web.Request) -> web.StreamResponse:
@@ -482,28 +644,45 @@ async def metrics_page(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    security.set_headers(response, _secure(request))
+
+
 def make_app(
     hub: PopHub,
     agents: Mapping[str, AgentSettings],
     health_check: Callable[[], dict[str, Any]],
     ops: OpsSite | None = None,
+    settings: WebSettings | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> web.Application:
-    """The aiohttp application."""
+    """The aiohttp application, with ``[web]`` ``settings`` (default ones when None);
+    ``clock`` (epoch seconds) runs the sessions and the login throttle.
+
+    :raises security.WebConfigError: a token too short, half a TLS setup.
+    """
+    settings = settings if settings is not None else WebSettings()
+    ops = ops if ops is not None else OpsSite()
+    context = security.check_start(settings, agents, ops.users)
     app = web.Application()
     app[HUB] = hub
     app[AGENTS] = agents
     app[HEALTH] = health_check
-    app[OPS] = ops if ops is not None else OpsSite()
+    app[OPS] = ops
+    app[SECURITY] = WebSecurity.from_settings(settings, context, clock)
+    app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
-    app.router.add_get("/logout", logout)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/logout", logout_get)
     app.router.add_get("/agent", agent_page)
     app.router.add_get("/ws", feed)
     app.router.add_get("/ops", ops_page)
     app.router.add_get("/ops/login", ops_login_page)
     app.router.add_post("/ops/login", ops_login)
-    app.router.add_get("/ops/logout", ops_logout)
+    app.router.add_post("/ops/logout", ops_logout)
+    app.router.add_get("/ops/logout", ops_logout_get)
     app.router.add_get("/ops/api/flows", ops_flows)
     app.router.add_get("/ops/api/stats", ops_stats)
     app.router.add_get("/ops/api/graph", ops_graph)
@@ -518,17 +697,24 @@ def make_app(
 
 
 class WebServer:
-    """Runs the app on a host and port; ``port`` 0 picks a free one."""
+    """Runs the app on a host and port; ``port`` 0 picks a free one. HTTPS when the
+    app's ``[web]`` settings name a certificate and key."""
 
     def __init__(self, app: web.Application, host: str, port: int) -> None:
         self._runner = web.AppRunner(app, access_log=None)
+        self._ssl = app[SECURITY].ssl_context if SECURITY in app else None
         self.host = host
         self.port = port
+
+    @property
+    def scheme(self) -> str:
+        """``https`` when TLS is served directly, else ``http``."""
+        return "https" if self._ssl is not None else "http"
 
     async def start(self) -> None:
         """Listen."""
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl)
         await site.start()
         if self.port == 0:
             self.port = int(self._runner.addresses[0][1])

@@ -10,6 +10,7 @@ from ivr.config import Settings
 from ivr.engine.library import LibraryHolder
 from ivr.screenpop.hub import PopHub
 from ivr.screenpop.watcher import AmiWatcher
+from ivr.store.health import StoreHealth
 from ivr.store.pops import PopStore
 from ivr.web.server import OpsSite, WebServer, make_app
 
@@ -43,6 +44,8 @@ class ScreenPopService:
             settings.web.recent_hours,
         )
         self.callbacks = HubCallbacks(self.hub)
+        #: The IVR's call store's state, for ``/healthz`` (None: no call store here).
+        self.store_health: StoreHealth | None = None
         self.watcher: AmiWatcher | None = None
         self.ops = OpsSite(
             users=settings.ops,
@@ -52,21 +55,27 @@ class ScreenPopService:
             default_flow=settings.default_flow,
         )
         self.web = WebServer(
-            make_app(self.hub, settings.agents, self.health, self.ops),
+            make_app(self.hub, settings.agents, self.health, self.ops, settings.web),
             settings.web.host,
             settings.web.port,
         )
 
     def health(self) -> dict[str, Any]:
-        """What ``/healthz`` says."""
-        return {"ami": self.watcher is not None and self.watcher.connected}
+        """What ``/healthz`` says: ``status`` is ``ok``, or ``degraded`` with the store's
+        reason (calls then go straight to a CSO)."""
+        store = self.store_health.as_json() if self.store_health is not None else {"ok": True}
+        return {
+            "status": "ok" if store["ok"] else "degraded",
+            "ami": self.watcher is not None and self.watcher.connected,
+            "store": store,
+        }
 
     async def start(self) -> None:
         """Serve the page and start watching AMI."""
         await self.web.start()
         self.watcher = AmiWatcher(self.settings.ami, self.settings.agents, self.hub)
         self.watcher.start()
-        base = f"http://{self.web.host}:{self.web.port}"
+        base = f"{self.web.scheme}://{self.web.host}:{self.web.port}"
         print(f"pln123 screen-pop page on {base}/agent", flush=True)
         if self.settings.ops:
             print(f"pln123 ops page on {base}/ops", flush=True)

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("cli", "tools"),
     ("app", "kit"),
     ("agi", "sim", "speech", "screenpop", "web", "asterisk"),
-    ("steps", "actions", "tables", "ops"),
+    ("steps", "actions", "tables", "ops", "privacy"),
     ("engine",),
     ("backends", "store", "prompts"),
     ("domain", "language", "config", "logs", "tuning", "metrics", "fast_metrics"),

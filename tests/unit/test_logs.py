@@ -133,6 +133,72 @@ def test_hex_call_ids_stay_readable() -> None:
     assert record.getMessage() == "call a025b1234567488d854fec7dd7170ee0 from *********890"
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # glued to letters
+        ("NIK3201011234567890 given", "NIK*************890 given"),
+        ("idpel512345678901x", "idpel*********901x"),
+        # split numbers: one space or dash between groups
+        ("call back 0812-3456-7890.", "call back ***********890."),
+        ("call back +62 812 3456 7890", "call back **************890"),
+        ("office (021) 555-1234 closed", "office ***********234 closed"),
+        ("office (021)555-1234", "office **********234"),
+        ("fixed 021-5551234", "fixed ********234"),
+        ("wa 62 812-3456-7890", "wa *************890"),
+        ("mobile 0812 3456 789", "mobile **********789"),
+    ],
+)
+def test_numbers_in_any_form_are_masked(
+    logged: tuple[logging.Logger, io.StringIO], text: str, masked: str
+) -> None:
+    logger, stream = logged
+    logger.info("%s", text)
+    assert stream.getvalue() == f"INFO {masked}\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Asterisk's uniqueid (to find the call in the CDR), with or without a host prefix
+        "failed call 1733412345.42 on PJSIP/trunk",
+        "uniqueid=pbx1-1733412345.1234",
+        # our call ids: 32 hex characters and dashed UUIDs
+        "call a025b1234567488d854fec7dd7170ee0 ended",
+        "pop 123e4567-e89b-12d3-a456-426614174000",
+        # dates, times, addresses, versions and lists of counts are no numbers to mask
+        "at 2026-12-05 13:47:08 until 2026-12-06",
+        "from 10.20.30.40 and 192.168.100.200:5038",
+        "sizes 1024 2048 4096, code 123456, port 4573",
+        "epoch 1733412345.123456",
+    ],
+)
+def test_ids_dates_and_counts_stay_readable(
+    logged: tuple[logging.Logger, io.StringIO], text: str
+) -> None:
+    logger, stream = logged
+    logger.info("%s", text)
+    assert stream.getvalue() == f"INFO {text}\n"
+
+
+def test_a_uniqueid_next_to_a_number(logged: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = logged
+    logger.warning("call %s from %s (NIK%s)", "1733412345.42", "0812-3456-7890", "3201011234567890")
+    assert stream.getvalue() == (
+        "WARNING call 1733412345.42 from ***********890 (NIK*************890)\n"
+    )
+
+
+def test_mask_text_and_callerid_mask_agree_on_what_stays() -> None:
+    from ivr.domain.callerid import mask
+    from ivr.logs import mask_text
+
+    assert mask_text("nomor 0812-3456-7890") == "nomor ***********890"
+    assert mask("0812-3456-7890") == "*********890"
+    assert mask("1733412345.42") == "1733412345.42"
+    assert mask("a025b1234567488d854fec7dd7170ee0") == "a025b1234567488d854fec7dd7170ee0"
+
+
 # -- JSON lines ---------------------------------------------------------------------------
 
 

@@ -19,10 +19,11 @@ from ivr.config import AgentSettings
 from ivr.engine.pop import Note
 from ivr.screenpop.events import BYPASS_PREFIX, QueueEvent, queue_event
 from ivr.screenpop.hub import Message, PopHub
+from ivr.screenpop.recovered import close_interrupted
 from ivr.screenpop.view import pop_view
 from ivr.steps.transfer import pop_notes
 from ivr.store import pops
-from ivr.store.calls import CallStore, connect
+from ivr.store.calls import CallStore, connect, read_summary
 from ivr.store.control import add_outage
 from ivr.store.pops import Delivery, PopStore
 
@@ -462,3 +463,89 @@ async def test_the_hub_finds_when_the_outage_was_declared(db: Path) -> None:
     finally:
         await hub.close()
         store.close()
+
+
+async def test_a_locked_store_still_pops_from_the_ivrs_memory(
+    hub: PopHub, db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The call store could not write pop c2 (kept in memory); another connection holds
+    the file's write lock, so the ring cannot be recorded either: the page still pops."""
+    hub.kept_pops = {"c2": {**POP_DATA, "call_id": "c2"}}
+    pages = await opened(hub, "cso1")
+    blocker = connect(db)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        hub.handle(called("cso1", pop="c2"))
+        hub.handle(called("cso1", pop="c2"))
+        pop = (await pages.next("cso1"))["pop"]
+        assert (pop["id"], pop["state"]) == ("c2", "ringing")
+        assert pop["customer"]["idpel"] == "532112345678"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert len([r for r in caplog.records if "the store fails" in r.getMessage()]) == 1
+    hub.handle(called("cso1", pop="c2"))
+    assert (await pages.next("cso1"))["pop"]["id"] == "c2"
+    assert (await pages.next("cso1"))["pop"]["id"] == "c2"
+    assert any("works again" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_call_whose_ivr_stopped_pops_with_the_answers_it_stored(
+    hub: PopHub, db: Path
+) -> None:
+    """The IVR died before the hand-over: the dialplan's fallback queues the call with
+    the IVR's call id as pop id, and the page shows the record's answers."""
+    conn = connect(db)
+    conn.execute(
+        "INSERT INTO calls (id, flow, caller, started_at) VALUES ('c3', 'main', '081299', 'x')"
+    )
+    for seq, (ask, value) in enumerate([("menu", "1"), ("idpel", "532112345678")]):
+        conn.execute(
+            "INSERT INTO answers (call_id, seq, node, ask, value, via, at)"
+            " VALUES ('c3', ?, 'n', ?, ?, 'dtmf', 'x')",
+            (seq, ask, value),
+        )
+    conn.close()
+    pages = await opened(hub, "cso1")
+    hub.handle(called("cso1", pop="c3"))
+    pop = (await pages.next("cso1"))["pop"]
+    assert pop["id"] == "c3"
+    text = json.dumps(pop)
+    assert "532112345678" in text and "IVR terhenti" in text
+    # A call that never reached the IVR still gets the plain bypass view.
+    hub.handle(called("cso1", pop="uid-1700000000.9"))
+    assert "IVR terhenti" not in json.dumps((await pages.next("cso1"))["pop"])
+
+
+def test_calls_left_open_by_a_stopped_ivr_are_closed_with_their_pops(db: Path) -> None:
+    conn = connect(db)
+    rows = [  # (id, started_at, ended_at)
+        ("cut", "2026-12-05T08:00:00.000+00:00", None),
+        ("ended", "2026-12-05T08:00:01.000+00:00", "2026-12-05T08:01:00.000+00:00"),
+        ("mine", "2026-12-05T09:00:01.000+00:00", None),  # begun by this process
+        ("ancient", "2026-11-01T08:00:00.000+00:00", None),  # beyond the look-back
+    ]
+    for call_id, started, ended in rows:
+        conn.execute(
+            "INSERT INTO calls (id, flow, caller, started_at, ended_at)"
+            " VALUES (?, 'main', ?, ?, ?)",
+            (call_id, "081234567890", started, ended),
+        )
+    conn.execute(
+        "INSERT INTO answers (call_id, seq, node, ask, value, via, at)"
+        " VALUES ('cut', 0, 'n', 'idpel', '532112345678', 'dtmf', 'x')"
+    )
+    assert close_interrupted(conn, "2026-12-05T09:00:00.000+00:00") == ["cut"]
+    summary = read_summary(conn, "cut")
+    assert summary is not None and summary.outcome == "queued" and summary.queue == "umum"
+    assert summary.screenpop is not None
+    assert summary.screenpop["answers"] == [{"ask": "idpel", "value": "532112345678"}]
+    assert conn.execute("SELECT result, cso_reason FROM calls WHERE id = 'cut'").fetchone() == (
+        "cso",
+        "error",
+    )
+    for untouched in ("ended", "mine", "ancient"):
+        summary = read_summary(conn, untouched)
+        assert summary is not None and summary.screenpop is None
+    assert close_interrupted(conn, "2026-12-05T09:00:00.000+00:00") == []
+    conn.close()

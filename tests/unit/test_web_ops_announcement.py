@@ -14,7 +14,7 @@ from ivr.store.calls import connect
 from ivr.store.control import control_version
 from ivr.web import auth
 from tests.unit import test_web_ops_control as control
-from tests.unit.test_web_ops_control import AGENTS, T0, WIB, Client, clock_of, ops_log_in, rows
+from tests.unit.test_web_ops_control import T0, WIB, Client, clock_of, ops_log_in, rows
 
 #: The outage APIs' fixtures: the store file with customers, and the app over it with
 #: the clock fixed at T0.
@@ -131,10 +131,10 @@ async def test_a_body_that_is_no_json_object(client: Client, db: Any) -> None:
 
 async def test_an_agent_cannot_use_them(client: Client, db: Any) -> None:
     response = await client.post(
-        "/login", data={"agent": "cso1", "token": "rahasia-1"}, allow_redirects=False
+        "/login", data={"agent": "cso1", "token": "rahasia-cso1-0001"}, allow_redirects=False
     )
     assert response.headers["Location"] == "/agent"
-    forged = {auth.OPS_COOKIE: auth.session_cookie(AGENTS, "cso1")}
+    forged = {auth.OPS_COOKIE: response.cookies[auth.COOKIE].value}
     for cookies in ({}, forged):  # the agent's own cookie; its value as an ops cookie
         assert (await client.get("/ops/api/announcement", cookies=cookies)).status == 401
         response = await client.post("/ops/api/announcement", json=GOOD, cookies=cookies)

@@ -32,10 +32,10 @@ CUSTOMERS = [
     ("111111111111", "UP3 Bulungan", "ULP Kebayoran Baru"),
     ("333333333333", "UP3 Bali Selatan", "ULP Kuta"),
 ]
-AGENTS = {"cso1": AgentSettings(name="Dewi", token=SecretStr("rahasia-1"))}
+AGENTS = {"cso1": AgentSettings(name="Dewi", token=SecretStr("rahasia-cso1-0001"))}
 OPS = {
-    "lina": OpsSettings(name="Lina", token=SecretStr("ops-rahasia")),
-    "cso1": OpsSettings(name="Dewi", token=SecretStr("rahasia-1")),
+    "lina": OpsSettings(name="Lina", token=SecretStr("ops-rahasia-lina-01")),
+    "cso1": OpsSettings(name="Dewi", token=SecretStr("rahasia-cso1-0001")),
 }
 GOOD: dict[str, Any] = {
     "units": ["up3 bulungan", "ULP Kuta"],
@@ -89,7 +89,9 @@ def clock_of(client: Client) -> Clock:
     return clock
 
 
-async def ops_log_in(client: Client, user: str = "lina", token: str = "ops-rahasia") -> None:
+async def ops_log_in(
+    client: Client, user: str = "lina", token: str = "ops-rahasia-lina-01"
+) -> None:
     response = await client.post(
         "/ops/login", data={"user": user, "token": token}, allow_redirects=False
     )
@@ -254,10 +256,10 @@ async def test_audit_refuses_a_bad_limit(client: Client, limit: str) -> None:
 
 async def test_an_agent_cannot_use_them(client: Client, db: Path) -> None:
     response = await client.post(
-        "/login", data={"agent": "cso1", "token": "rahasia-1"}, allow_redirects=False
+        "/login", data={"agent": "cso1", "token": "rahasia-cso1-0001"}, allow_redirects=False
     )
     assert response.headers["Location"] == "/agent"
-    forged = {auth.OPS_COOKIE: auth.session_cookie(AGENTS, "cso1")}
+    forged = {auth.OPS_COOKIE: response.cookies[auth.COOKIE].value}
     for cookies in ({}, forged):  # the agent's own cookie; its value as an ops cookie
         for api in ("/ops/api/outages", "/ops/api/audit", "/ops/api/units"):
             assert (await client.get(api, cookies=cookies)).status == 401, api

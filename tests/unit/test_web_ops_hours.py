@@ -150,7 +150,9 @@ async def test_bad_input_is_a_400_naming_its_field(
 
 async def test_agents_other_sites_and_non_json_are_refused(client: Client) -> None:
     assert (await client.get("/ops/api/hours")).status == 401
-    await client.post("/login", data={"agent": "cso1", "token": "rahasia-1"}, allow_redirects=False)
+    await client.post(
+        "/login", data={"agent": "cso1", "token": "rahasia-cso1-0001"}, allow_redirects=False
+    )
     assert (await client.post("/ops/api/hours/umum/reset", json={})).status == 401
     await ops_log_in(client)
     other = await client.post(

@@ -28,13 +28,13 @@ REPO = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Jakarta")
 
 AGENTS = {
-    "cso1": AgentSettings(name="Dewi", token=SecretStr("rahasia-1")),
-    "cso2": AgentSettings(name="Rudi", token=SecretStr("rahasia-2")),
+    "cso1": AgentSettings(name="Dewi", token=SecretStr("rahasia-cso1-0001")),
+    "cso2": AgentSettings(name="Rudi", token=SecretStr("rahasia-cso2-0002")),
 }
 #: ``cso1`` is an ops user too, with the same token: the roles must still not mix.
 OPS = {
-    "lina": OpsSettings(name="Lina", token=SecretStr("ops-rahasia")),
-    "cso1": OpsSettings(name="Dewi", token=SecretStr("rahasia-1")),
+    "lina": OpsSettings(name="Lina", token=SecretStr("ops-rahasia-lina-01")),
+    "cso1": OpsSettings(name="Dewi", token=SecretStr("rahasia-cso1-0001")),
 }
 
 
@@ -63,21 +63,31 @@ async def log_in(client: TestClient, agent: str, token: str) -> str:  # type: ig
     return response.headers["Location"]
 
 
-def test_cookies_are_bound_to_the_agent_and_token() -> None:
-    cookie = auth.session_cookie(AGENTS, "cso1")
-    assert auth.agent_of_cookie(AGENTS, cookie) == "cso1"
-    assert auth.agent_of_cookie(AGENTS, cookie.replace("cso1.", "cso2.")) is None
-    assert auth.agent_of_cookie(AGENTS, cookie[:-1] + "0") in (None, "cso1")
-    assert auth.agent_of_cookie(AGENTS, "cso1.") is None
-    assert auth.agent_of_cookie(AGENTS, None) is None
-    changed = {"cso1": AGENTS["cso1"].model_copy(update={"token": SecretStr("baru")})}
-    assert auth.agent_of_cookie(changed, cookie) is None  # a new token ends old sessions
+def jar_cookie(client: TestClient, name: str) -> str:  # type: ignore[type-arg]
+    """The value of a cookie the test client holds."""
+    return next(c.value for c in client.session.cookie_jar if c.key == name)
+
+
+def test_sessions_are_bound_to_the_role_the_user_and_the_token() -> None:
+    store = auth.SessionStore(max_age=3600, idle_timeout=600)
+    cookie = store.create(auth.AGENT, AGENTS, "cso1")
+    assert store.user_of(auth.AGENT, AGENTS, cookie) == "cso1"
+    assert store.user_of(auth.OPS, OPS, cookie) is None  # another role's session
+    assert (
+        store.user_of(auth.AGENT, AGENTS, cookie[:-1] + ("A" if cookie[-1] != "A" else "B")) is None
+    )
+    assert store.user_of(auth.AGENT, AGENTS, "cso1.") is None
+    assert store.user_of(auth.AGENT, AGENTS, None) is None
+    changed = {"cso1": AGENTS["cso1"].model_copy(update={"token": SecretStr("baru-" * 4)})}
+    assert store.user_of(auth.AGENT, changed, cookie) is None  # a new token ends old sessions
+    assert store.user_of(auth.AGENT, AGENTS, cookie) is None  # ... for good
+    assert len(store) == 0
 
 
 def test_login_needs_the_right_token() -> None:
-    assert auth.check_login(AGENTS, "cso1", "rahasia-1")
-    assert not auth.check_login(AGENTS, "cso1", "rahasia-2")
-    assert not auth.check_login(AGENTS, "cso9", "rahasia-1")
+    assert auth.check_login(AGENTS, "cso1", "rahasia-cso1-0001")
+    assert not auth.check_login(AGENTS, "cso1", "rahasia-cso2-0002")
+    assert not auth.check_login(AGENTS, "cso9", "rahasia-cso1-0001")
     empty = {"cso3": AgentSettings(name="x", token=SecretStr(""))}
     assert not auth.check_login(empty, "cso3", "")
 
@@ -86,7 +96,7 @@ async def test_the_page_needs_a_login(client: TestClient) -> None:  # type: igno
     response = await client.get("/agent", allow_redirects=False)
     assert (response.status, response.headers["Location"]) == (303, "/login")
     assert await log_in(client, "cso1", "salah") == "/login?error=1"
-    assert await log_in(client, "cso1", "rahasia-1") == "/agent"
+    assert await log_in(client, "cso1", "rahasia-cso1-0001") == "/agent"
     page = await client.get("/agent")
     assert page.status == 200 and "agent.js" in await page.text()
 
@@ -102,7 +112,7 @@ async def test_the_feed_refuses_a_page_without_a_session(
 async def test_the_feed_refuses_another_sites_page(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    await log_in(client, "cso1", "rahasia-1")
+    await log_in(client, "cso1", "rahasia-cso1-0001")
     ws = await client.ws_connect("/ws", headers={"Origin": "http://evil.example"})
     message = await ws.receive(timeout=5)
     assert message.type == WSMsgType.CLOSE and message.data == CLOSE_UNAUTHORISED
@@ -111,7 +121,7 @@ async def test_the_feed_refuses_another_sites_page(
 async def test_the_feed_greets_the_agent_and_takes_callback_done(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    await log_in(client, "cso1", "rahasia-1")
+    await log_in(client, "cso1", "rahasia-cso1-0001")
     assert client.app is not None
     hub = client.app[HUB]
     task = hub.store.add_callback("c1", "", "081234567890", "umum")
@@ -144,16 +154,10 @@ async def ops_log_in(client: TestClient, user: str, token: str) -> str:  # type:
     return response.headers["Location"]
 
 
-def test_ops_cookies_are_not_agent_cookies() -> None:
-    ops_cookie = auth.ops_session_cookie(OPS, "cso1")
-    agent_cookie = auth.session_cookie(AGENTS, "cso1")
+def test_ops_logins_are_not_agent_logins() -> None:
     assert auth.OPS_COOKIE != auth.COOKIE
-    assert ops_cookie != agent_cookie  # same id, same token, another purpose
-    assert auth.ops_of_cookie(OPS, ops_cookie) == "cso1"
-    assert auth.ops_of_cookie(OPS, agent_cookie) is None
-    assert auth.agent_of_cookie(AGENTS, ops_cookie) is None
-    assert auth.check_ops_login(OPS, "lina", "ops-rahasia")
-    assert not auth.check_ops_login(OPS, "cso2", "rahasia-2")  # an agent, not ops
+    assert auth.check_ops_login(OPS, "lina", "ops-rahasia-lina-01")
+    assert not auth.check_ops_login(OPS, "cso2", "rahasia-cso2-0002")  # an agent, not ops
 
 
 async def test_the_ops_page_needs_an_ops_login(
@@ -164,14 +168,16 @@ async def test_the_ops_page_needs_an_ops_login(
     login = await client.get("/ops/login")
     assert login.status == 200 and 'action="/ops/login"' in await login.text()
     assert await ops_log_in(client, "lina", "salah") == "/ops/login?error=1"
-    assert await ops_log_in(client, "cso2", "rahasia-2") == "/ops/login?error=1"  # agent token
-    assert await ops_log_in(client, "lina", "ops-rahasia") == "/ops"
+    assert (
+        await ops_log_in(client, "cso2", "rahasia-cso2-0002") == "/ops/login?error=1"
+    )  # agent token
+    assert await ops_log_in(client, "lina", "ops-rahasia-lina-01") == "/ops"
     page = await client.get("/ops")
     assert page.status == 200 and "ops.js" in await page.text()
     flows = await (await client.get("/ops/api/flows")).json()
     assert flows["user"] == {"id": "lina", "name": "Lina"}
     assert "main" in [flow["id"] for flow in flows["flows"]]
-    out = await client.get("/ops/logout", allow_redirects=False)
+    out = await client.post("/ops/logout", allow_redirects=False)
     assert out.headers["Location"] == "/ops/login"
     assert (await client.get("/ops", allow_redirects=False)).status == 303
 
@@ -179,27 +185,29 @@ async def test_the_ops_page_needs_an_ops_login(
 async def test_an_agent_login_does_not_open_the_ops_page(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    await log_in(client, "cso1", "rahasia-1")
-    assert (await client.get("/agent")).status == 200
+    await log_in(client, "cso1", "rahasia-cso1-0001")
+    agent_page = await client.get("/agent")
+    assert agent_page.status == 200
+    agent_cookie = jar_cookie(client, auth.COOKIE)
     response = await client.get("/ops", allow_redirects=False)
     assert (response.status, response.headers["Location"]) == (303, "/ops/login")
     for api in ("/ops/api/flows", "/ops/api/stats", "/ops/api/graph?flow=main"):
         assert (await client.get(api)).status == 401, api
     # The agent's cookie value offered as an ops cookie is refused as well.
-    forged = {auth.OPS_COOKIE: auth.session_cookie(AGENTS, "cso1")}
+    forged = {auth.OPS_COOKIE: agent_cookie}
     assert (await client.get("/ops/api/flows", cookies=forged)).status == 401
 
 
 async def test_an_ops_login_does_not_take_calls(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    await ops_log_in(client, "cso1", "rahasia-1")  # the ops user cso1
+    await ops_log_in(client, "cso1", "rahasia-cso1-0001")  # the ops user cso1
     response = await client.get("/agent", allow_redirects=False)
     assert (response.status, response.headers["Location"]) == (303, "/login")
     ws = await client.ws_connect("/ws")
     message = await ws.receive(timeout=5)
     assert message.type == WSMsgType.CLOSE and message.data == CLOSE_UNAUTHORISED
-    forged = {auth.COOKIE: auth.ops_session_cookie(OPS, "cso1")}
+    forged = {auth.COOKIE: jar_cookie(client, auth.OPS_COOKIE)}
     response = await client.get("/agent", allow_redirects=False, cookies=forged)
     assert response.status == 303
 
@@ -230,7 +238,7 @@ async def test_stats_counts_the_calls_of_the_span(
         _add_call(conn, "b", today + timedelta(minutes=6), "cso")
         _add_call(conn, "c", today - timedelta(days=2), "contained")
     conn.close()
-    await ops_log_in(client, "lina", "ops-rahasia")
+    await ops_log_in(client, "lina", "ops-rahasia-lina-01")
     response = await client.get("/ops/api/stats")  # today by default
     assert response.status == 200
     stats = await response.json()
@@ -261,7 +269,7 @@ async def test_stats_refuses_bad_parameters(
     params: dict[str, str],
     message: str,
 ) -> None:
-    await ops_log_in(client, "lina", "ops-rahasia")
+    await ops_log_in(client, "lina", "ops-rahasia-lina-01")
     response = await client.get("/ops/api/stats", params=params)
     assert response.status == 400
     assert message in (await response.json())["error"]
@@ -279,7 +287,7 @@ async def test_graph_gives_the_flows_nodes_edges_and_drawing(
     client: TestClient,  # type: ignore[type-arg]
     library: LibraryHolder,
 ) -> None:
-    await ops_log_in(client, "lina", "ops-rahasia")
+    await ops_log_in(client, "lina", "ops-rahasia-lina-01")
     assert (await client.get("/ops/api/graph")).status == 400
     assert (await client.get("/ops/api/graph", params={"flow": "tidak_ada"})).status == 404
     graph = await (await client.get("/ops/api/graph", params={"flow": "main"})).json()

@@ -33,6 +33,8 @@ from ivr.screenpop.view import pop_view
 from ivr.store import pops
 from ivr.store.pops import Delivery
 from ivr.web.browser import CHROMIUM, CHROMIUM_ARGS
+from ivr.web.security import set_headers
+from tests.web.support import csp_violation
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -108,7 +110,20 @@ class AgentPage:
         return self.page.locator(f'#current-pop [data-field="{name}"]')
 
 
+async def wait_until(page: Page, expression: str) -> None:
+    """Poll ``expression`` until true: ``page.wait_for_function`` evaluates its string
+    with ``eval``, which the page's Content-Security-Policy forbids."""
+    deadline = asyncio.get_running_loop().time() + WAIT_S
+    while not await page.evaluate(expression):
+        assert asyncio.get_running_loop().time() < deadline, f"never true: {expression}"
+        await asyncio.sleep(0.02)
+
+
 # --- fixtures -------------------------------------------------------------------------
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    set_headers(response, secure=False)
 
 
 async def _file(request: web.Request) -> web.FileResponse:
@@ -119,6 +134,8 @@ async def _file(request: web.Request) -> web.FileResponse:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def base_url() -> AsyncIterator[str]:
     app = web.Application()
+    # The real server's headers: the page must work under its Content-Security-Policy.
+    app.on_response_prepare.append(_security_headers)
     app.router.add_get("/agent", _file)
     app.router.add_get("/login", _file)
     app.router.add_static("/static/", STATIC)
@@ -149,6 +166,7 @@ async def agent(browser: Browser, base_url: str) -> AsyncIterator[AgentPage]:
     server = FakeSocketServer()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: csp_violation(m, errors))  # the CSP refused something
     await page.route_web_socket(WS_URL, server.handle)
     yield AgentPage(page, server, errors)
     await context.close()
@@ -168,7 +186,10 @@ async def test_hello_shows_the_newest_pop_with_everything_collected(agent: Agent
     await expect(page.locator("header.topbar")).to_contain_text("PLN 123 — CSO")
     await expect(page.locator("#agent-name")).to_contain_text("Dewi")
     await expect(page.locator("#connection")).to_have_text("Tersambung")
-    await expect(page.get_by_role("link", name="Keluar")).to_have_attribute("href", "/logout")
+    logout = page.get_by_role("button", name="Keluar")
+    await expect(logout).to_be_visible()
+    await expect(page.locator("form.logout-form")).to_have_attribute("method", "post")
+    await expect(page.locator("form.logout-form")).to_have_attribute("action", "/logout")
 
     await expect(agent.card).to_have_attribute("data-pop-id", pop["id"])
     await expect(agent.card).to_have_attribute("data-state", "connected")
@@ -478,11 +499,11 @@ async def test_timing_hooks(agent: AgentPage) -> None:
     page = agent.page
     assert await page.evaluate("window.pln123Messages") == 1
     agent.server.send(fixture("pop_new"))
-    await page.wait_for_function("window.pln123Rendered['7b1e04'] > 0")
+    await wait_until(page, "window.pln123Rendered['7b1e04'] > 0")
     first = await page.evaluate("window.pln123Rendered['7b1e04']")
 
     agent.server.send(fixture("pop_update"))
-    await page.wait_for_function("window.pln123Messages === 3")
+    await wait_until(page, "window.pln123Messages === 3")
     await expect(agent.card).to_have_attribute("data-state", "connected")
     await page.evaluate("new Promise(requestAnimationFrame)")
     assert await page.evaluate("window.pln123Rendered['7b1e04']") == first

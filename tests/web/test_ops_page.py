@@ -43,6 +43,7 @@ from ivr.store.schema import migrate
 from ivr.web.browser import CHROMIUM, CHROMIUM_ARGS
 from ivr.web.server import OpsSite, make_app
 from tests.flows.test_journeys import fill_known_store
+from tests.web.support import csp_violation
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -54,8 +55,8 @@ WAIT_S = 5.0
 #: How often the page polls the stats in these tests (milliseconds).
 POLL_MS = 200
 
-AGENTS = {"cso1": AgentSettings(name="Dewi", token=SecretStr("token-cso"))}
-OPS = {"lina": OpsSettings(name="Lina Marlina", token=SecretStr("token-ops"))}
+AGENTS = {"cso1": AgentSettings(name="Dewi", token=SecretStr("token-cso-0123456789"))}
+OPS = {"lina": OpsSettings(name="Lina Marlina", token=SecretStr("token-ops-0123456789"))}
 
 
 # --- the known day --------------------------------------------------------------------
@@ -292,6 +293,7 @@ async def _page(browser: Browser, base_url: str, errors: list[str]) -> Page:
     await context.add_init_script(f"window.pln123OpsPollMs = {POLL_MS};")
     page = await context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: csp_violation(m, errors))  # the CSP refused something
     return page
 
 
@@ -304,7 +306,7 @@ async def page(browser: Browser, site: Site) -> AsyncIterator[Page]:
     assert errors == [], f"errors on the page: {errors}"
 
 
-async def ops_login(page: Page, user: str = "lina", token: str = "token-ops") -> None:
+async def ops_login(page: Page, user: str = "lina", token: str = "token-ops-0123456789") -> None:
     await page.goto("/ops/login")
     await page.locator("#user").fill(user)
     await page.locator("#token").fill(token)
@@ -539,7 +541,7 @@ async def test_the_filters_and_the_live_refresh(page: Page, site: Site) -> None:
 async def test_an_agent_login_does_not_open_the_ops_page(page: Page) -> None:
     await page.goto("/login")
     await page.locator("#agent").fill("cso1")
-    await page.locator("#token").fill("token-cso")
+    await page.locator("#token").fill("token-cso-0123456789")
     await page.get_by_role("button", name="Masuk").click()
     await expect(page).to_have_url(re.compile(r"/agent$"))
     await page.goto("/ops")
@@ -547,7 +549,7 @@ async def test_an_agent_login_does_not_open_the_ops_page(page: Page) -> None:
     response = await page.request.get("/ops/api/stats")
     assert response.status == 401
     # The agent's token is no ops token either.
-    await ops_login(page, "cso1", "token-cso")
+    await ops_login(page, "cso1", "token-cso-0123456789")
     await expect(page).to_have_url(re.compile(r"/ops/login\?error=1$"))
     await expect(page.locator("#login-error")).to_be_visible()
 

@@ -23,6 +23,10 @@ with a backlog of 1024 and the fake connects at most :data:`OPEN_GATE` calls at 
 The fake's own cost is kept out of step latency: each call's task is made at its start
 time, its garbage collector is off during a round, and the table shows its CPU per
 call and how late its loop wakes up (lag p99).
+
+``--prefill N`` runs the IVR on a store already holding N past calls
+(:mod:`ivr.tools.bench.prefill`): a full store must not make calls dearer. Only the
+calls recorded after them count in the outcomes the table checks.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import base64
 import gc
 import pickle
 import resource
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -43,7 +48,9 @@ from typing import Any
 
 from ivr.agi import variables as var
 from ivr.config import Settings
+from ivr.domain.hours import TABLE as HOURS_TABLE
 from ivr.prompts.catalogue import PromptCatalogue, copy_catalogue
+from ivr.tools.bench.prefill import prefilled
 from ivr.tools.testing.fake_asterisk import CallRecord, CallScript, End, place_call
 from ivr.tuning import tune_allocator
 
@@ -117,6 +124,8 @@ TARGET_P99_MS = 10.0
 CHILD_TIMEOUT = 60.0
 #: The load generator's loop is checked for lag this often (seconds).
 LAG_TICK = 0.005
+#: Where ``--prefill`` keeps its built stores, one file per N (reused by later runs).
+PREFILL_CACHE = Path(".cache") / "bench"
 #: File descriptors a side needs besides one per call (stdio, the database, the loop).
 SPARE_FILES = 256
 
@@ -321,6 +330,9 @@ async def _serve(job: _Job) -> None:
 
         settings = job.settings
         seed(settings.db_path)
+        # Calls already in the store (``--prefill``) are not the bench's.
+        with sqlite3.connect(settings.db_path) as db:
+            prefilled = int(db.execute("SELECT coalesce(max(rowid), 0) FROM calls").fetchone()[0])
         store = CallStore(settings.db_path)
         database = EmbeddedDatabase(settings.db_path, conn=store.connection)
         library = LibraryHolder(settings.flows_dir, settings.audio_dir, KIT)
@@ -341,7 +353,7 @@ async def _serve(job: _Job) -> None:
         await app.server.shutdown(0)
         database.close()
         store.close()
-        _say(_outcomes(settings.db_path))
+        _say(_outcomes(settings.db_path, prefilled))
         return
 
     from panoramisk.fast_agi import Application
@@ -366,9 +378,13 @@ async def _serve(job: _Job) -> None:
     _say({})
 
 
-def _outcomes(db_path: Path) -> dict[str, int]:
+def _outcomes(db_path: Path, after: int = 0) -> dict[str, int]:
+    """The outcomes of the calls recorded after rowid ``after`` (the prefilled ones)."""
     with sqlite3.connect(db_path) as db:
-        rows = db.execute("SELECT COALESCE(outcome, 'open'), COUNT(*) FROM calls GROUP BY 1")
+        rows = db.execute(
+            "SELECT COALESCE(outcome, 'open'), COUNT(*) FROM calls WHERE rowid > ? GROUP BY 1",
+            (after,),
+        )
         return {str(outcome): int(count) for outcome, count in rows}
 
 
@@ -635,6 +651,15 @@ class _Side:
 # -- the whole run ----------------------------------------------------------------------
 
 
+def _always_open(flows_dir: Path, target: Path) -> Path:
+    """A copy of the flows with no opening-hours table, so every queue is open: the
+    bench measures the call path, not the hour it runs at (a closed queue would end
+    the menu path's calls in the out-of-hours flow)."""
+    shutil.copytree(flows_dir, target)
+    (target / "data" / f"{HOURS_TABLE}.yaml").unlink(missing_ok=True)
+    return target
+
+
 def _stub_audio(audio_dir: Path, into: Path) -> Path:
     """A copy of the catalogue with a (silent, empty) rendered file for every prompt.
 
@@ -820,6 +845,7 @@ async def run_bench(
     ramp: float | None = None,
     prompt_seconds: float | None = None,
     bare: bool = True,
+    prefill: int = 0,
 ) -> str:
     """Run ``calls`` concurrent calls through the IVR, then through a bare panoramisk
     handler replaying the same commands, ``rounds`` times in turn (so a slow spell of
@@ -828,12 +854,16 @@ async def run_bench(
     ``hold``: the capacity check, all calls open at once (see the module's docstring);
     ``bare`` False skips the bare handler (only with ``hold``). ``ramp`` and
     ``prompt_seconds`` (None: the mode's default) shape the load, see :meth:`Load.make`.
+    ``prefill`` N: the IVR's store holds N past calls first (:mod:`.prefill`; built once
+    into :data:`PREFILL_CACHE` and copied), its progress on stderr.
     """
     load = Load.make(calls, hold=hold, ramp=ramp, prompt_seconds=prompt_seconds)
     if rounds < 1:
         raise ValueError("rounds must be at least 1")
     if not bare and not hold:
         raise ValueError("the bare-handler comparison can only be skipped with --hold")
+    if prefill < 0:
+        raise ValueError("prefill must be 0 or more calls")
     raise_file_limit(calls)
     caller_path = PATHS[path]
     with tempfile.TemporaryDirectory(prefix="pln123-bench-") as tmp:
@@ -843,10 +873,12 @@ async def run_bench(
             update={
                 "agi": agi,
                 "db_path": folder / "calls.sqlite3",
-                "flows_dir": settings.flows_dir.resolve(),
+                "flows_dir": _always_open(settings.flows_dir, folder / "flows"),
                 "audio_dir": _stub_audio(settings.audio_dir, folder / "audio"),
             }
         )
+        if prefill:
+            prefilled(prefill, bench_settings.db_path, PREFILL_CACHE, progress=_progress)
         ivr = await _Side.start("IVR", "ivr", bench_settings, [], caller_path)
         bare_side: _Side | None = None
         try:
@@ -868,10 +900,15 @@ async def run_bench(
                 await bare_side.finish()
     ivr_result = ivr.result(outcomes, len(ivr.commands))
     bare_result = None if bare_side is None else bare_side.result({}, len(ivr.commands))
+    store = f"store: {prefill:,} past calls (--prefill)\n" if prefill else "store: empty\n"
     if hold:
-        return _hold_table(ivr_result, bare_result, load, rounds, caller_path)
+        return store + _hold_table(ivr_result, bare_result, load, rounds, caller_path)
     assert bare_result is not None
-    return _table(ivr_result, bare_result, load, rounds, caller_path)
+    return store + _table(ivr_result, bare_result, load, rounds, caller_path)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 from ivr.config import Settings
 from ivr.engine.library import FlowLibrary
 from ivr.tools.scenario.model import Scenario
@@ -35,3 +38,26 @@ async def run_scenarios(
     finally:
         database.close()
         store.close()
+
+
+def no_customers_hint(db_path: Path) -> str | None:
+    """A one-line hint when the store has no customers (no file, no table, no row):
+    the simulator's scenarios look their callers' IDPEL up there, so each would fail.
+    None when it has some, or cannot be read now (the run will say why)."""
+    if not db_path.is_file():
+        return _hint(db_path)
+    try:
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()
+    except sqlite3.OperationalError as exc:
+        return _hint(db_path) if "no such table" in str(exc) else None
+    finally:
+        conn.close()
+    return None if row and row[0] else _hint(db_path)
+
+
+def _hint(db_path: Path) -> str:
+    return f"no customers in the store ({db_path}): run `pln123 demo seed` first"

@@ -1,0 +1,108 @@
+"""The pop of a call whose IVR stopped before handing it over.
+
+When the IVR process dies in the middle of a call (killed, out of memory, a crash),
+Asterisk's dialplan fallback queues the caller with the IVR's call id as the pop id
+(``PLN123_POP_ID=${PLN123_CALL_ID}``). No pop was stored for that call, but its record
+and every answer given before the stop were (each answer is in the file before the
+call moves on): the CSO's page shows those, so the caller is not asked again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timedelta
+from typing import Any
+
+from ivr.domain.callerid import caller_class
+from ivr.engine.journey import CallResult, CsoReason
+from ivr.engine.pop import Answer, Caller, Customer, Note, ScreenPop
+from ivr.engine.port import Outcome
+
+#: The queue the dialplan's fallback sends a caller to (``extensions.conf``).
+FALLBACK_QUEUE = "umum"
+
+#: The line the CSO reads on such a pop.
+STOPPED_NOTE = Note("Catatan", "IVR terhenti sebelum mengalihkan panggilan; jawaban tersimpan")
+#: The answers that name the customer (the flows' ``ask:`` tags).
+CUSTOMER_ASKS = ("idpel",)
+
+
+def recovered_pop(conn: sqlite3.Connection, call_id: str) -> dict[str, Any] | None:
+    """A pop built from the call's record and answers, or None: no such call."""
+    row = conn.execute("SELECT flow, caller, queue FROM calls WHERE id = ?", (call_id,)).fetchone()
+    if row is None:
+        return None
+    flow, caller, queue = row
+    answers = tuple(
+        Answer(ask, value)
+        for ask, value in conn.execute(
+            "SELECT ask, value FROM answers WHERE call_id = ? ORDER BY seq", (call_id,)
+        )
+    )
+    keyed = next((a.value for a in answers if a.ask in CUSTOMER_ASKS and a.value), "")
+    pop = ScreenPop(
+        call_id=call_id,
+        flow=flow,
+        queue=queue or "",
+        caller=Caller(number=caller, line=caller_class(caller)),
+        customer=Customer(keyed=keyed) if keyed else None,
+        answers=answers,
+        asks=tuple(a.ask for a in answers),
+        notes=(STOPPED_NOTE,),
+    )
+    return pop.to_stored()
+
+
+#: How far back a call left open by a stopped IVR is closed at the next start.
+INTERRUPTED_WITHIN_SECONDS = 24 * 3600
+
+
+def close_interrupted(conn: sqlite3.Connection, started_before: str) -> list[str]:
+    """Close the records of calls an earlier IVR process left open (it was killed or
+    crashed mid-call): the dialplan's fallback queued those callers, so each becomes
+    ``queued`` (ops count it as a CSO call, reason ``error``) with the pop its CSO saw,
+    stored. ``started_before`` is this process's start (ISO time): calls begun since
+    are its own. The call ids closed.
+
+    One IVR process per store file: a second process on the same file would close the
+    first one's calls in progress.
+    """
+    since = (
+        datetime.fromisoformat(started_before) - timedelta(seconds=INTERRUPTED_WITHIN_SECONDS)
+    ).isoformat(timespec="milliseconds")
+    open_calls = [
+        call_id
+        for (call_id,) in conn.execute(
+            "SELECT id FROM calls WHERE started_at >= ? AND started_at < ? AND ended_at IS NULL",
+            (since, started_before),
+        )
+    ]
+    for call_id in open_calls:
+        pop = recovered_pop(conn, call_id)
+        assert pop is not None
+        queue = pop["queue"] or FALLBACK_QUEUE
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "INSERT OR IGNORE INTO screenpops (id, call_id, queue, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (call_id, call_id, queue, json.dumps(pop, ensure_ascii=False), started_before),
+            )
+            conn.execute(
+                "UPDATE calls SET ended_at = ?, outcome = ?, queue = ?, result = ?,"
+                " cso_reason = ? WHERE id = ? AND ended_at IS NULL",
+                (
+                    started_before,
+                    Outcome.QUEUED.value,
+                    queue,
+                    CallResult.CSO.value,
+                    CsoReason.ERROR.value,
+                    call_id,
+                ),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return open_calls
