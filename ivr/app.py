@@ -12,7 +12,6 @@ import dataclasses
 import logging
 import signal
 import sqlite3
-import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -24,7 +23,7 @@ from ivr.backends.guarded import GuardedCallbacks
 from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.domain.callerid import mask
-from ivr.engine.call import open_call
+from ivr.engine.call import new_call_id, open_call
 from ivr.engine.context import Clock, utc_now
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import LibraryHolder
@@ -111,7 +110,7 @@ class IvrApp:
         headers = channel.headers
         library = self.library.current  # a reload mid-call does not change this call
         flow_name = flow_of(headers, self.settings.default_flow)
-        call_id = uuid.uuid4().hex
+        call_id = new_call_id()
         caller = headers.get("agi_callerid", "")
         if caller in ("unknown", "<unknown>"):
             caller = ""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from datetime import UTC, datetime
 
 from ivr.backends.ports import Backends
@@ -14,6 +15,16 @@ from ivr.engine.journey import CallWatcher
 from ivr.engine.library import FlowLibrary
 from ivr.engine.port import CallPort
 from ivr.store.calls import CallStore
+
+
+def new_call_id() -> str:
+    """A call id: 32 hex digits, the first 12 the time in milliseconds, the rest random.
+
+    Ids in time order land next to each other in the store's indexes (a call's record,
+    its answers, its pop), so a store with a year of calls takes a new call's rows in the
+    few pages it wrote last, not in a random page of a large index (fewer cache misses,
+    fewer pages per commit)."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 def start_variables(
@@ -53,7 +64,7 @@ async def open_call(
     sees them as ``{arg1}``, ``{arg2}`` ...; ``clock`` is the call's "now" (the real
     clock unless a simulated call runs at a fixed moment).
     """
-    call_id = call_id or uuid.uuid4().hex
+    call_id = call_id or new_call_id()
     hours = settings.greeting_hours.model_dump()
     await store.start_call(call_id, flow_name, caller, channel, uniqueid)
     return CallContext(

@@ -137,6 +137,16 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def repeat_keys(caller: str, idpel: str) -> Iterator[str]:
+    """The keys a call is known by for repeat calls: its national phone number, and the
+    IDPEL it was about."""
+    number = parse_caller_id(caller).national if caller else ""
+    if number:
+        yield "tel:" + number
+    if idpel:
+        yield "idpel:" + idpel
+
+
 class _Repeats:
     """When each caller (by national phone number) and each IDPEL called, for telling
     whether a call was followed by another within :data:`REPEAT_WINDOW`."""
@@ -149,21 +159,13 @@ class _Repeats:
             (first, last),
         ):
             moment = datetime.fromisoformat(started)
-            for key in self._keys(caller, idpel):
+            for key in repeat_keys(caller, idpel):
                 self._times[key].append(moment)
-
-    @staticmethod
-    def _keys(caller: str, idpel: str) -> Iterator[str]:
-        number = parse_caller_id(caller).national if caller else ""
-        if number:
-            yield "tel:" + number
-        if idpel:
-            yield "idpel:" + idpel
 
     def called_again(self, caller: str, idpel: str, started: str) -> bool:
         """Did this caller, or someone about this IDPEL, call within the window after?"""
         moment = datetime.fromisoformat(started)
-        for key in self._keys(caller, idpel):
+        for key in repeat_keys(caller, idpel):
             times = self._times[key]
             later = bisect.bisect_right(times, moment)
             if later < len(times) and times[later] - moment <= REPEAT_WINDOW:

@@ -38,14 +38,13 @@ import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ivr.domain.callerid import parse_caller_id
 from ivr.engine.journey import CallResult
-from ivr.ops.stats import REPEAT_WINDOW, stamp
+from ivr.ops.stats import REPEAT_WINDOW, repeat_keys, stamp
 from ivr.store.calls import connect
 from ivr.store.health import CLI_BUSY_MS
 from ivr.store.schema import migrate
@@ -201,14 +200,8 @@ class RepeatWindow:
         self._ids: dict[str, list[str]] = defaultdict(list)
         self._loaded_to: str | None = None
 
-    @staticmethod
-    def keys(caller: str, idpel: str) -> Iterator[str]:
-        """The keys a call is known by (as ``compute_stats`` makes them)."""
-        number = parse_caller_id(caller).national if caller else ""
-        if number:
-            yield "tel:" + number
-        if idpel:
-            yield "idpel:" + idpel
+    #: The keys a call is known by (as ``compute_stats`` makes them).
+    keys = staticmethod(repeat_keys)
 
     def _load(self, first: str, last: str) -> None:
         """Read the calls that started in ``[first, last]`` not read yet."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,22 +25,40 @@ def write_test_prompts(audio_dir: Path, seconds: float = 0.4) -> None:
     write_silent_prompts(REPO / "audio", audio_dir, seconds)
 
 
-@pytest.fixture(scope="session")
-def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Ports, secret and database shared by the sandbox, the IVR and the runner."""
-    tmp = tmp_path_factory.mktemp("e2e")
+def sandbox_settings(tmp: Path, queue_max_wait: int, **extra: Any) -> Settings:
+    """Settings for a sandbox Asterisk and a ``pln123 serve`` of their own: free ports,
+    a fresh AMI secret, silent prompts and a store in ``tmp``, the repo's flows."""
     write_test_prompts(tmp / "audio")
     return Settings(
         agi={"port": free_port(), "callerbot_port": free_port()},  # type: ignore[arg-type]
         ami={"port": free_port(), "secret": secrets.token_urlsafe(16)},  # type: ignore[arg-type]
         sip_port=free_port("udp"),
         web={"port": free_port()},  # type: ignore[arg-type]
-        # Scenarios with queue_timeout wait this long in a queue nobody serves.
-        queue_max_wait=5,
+        queue_max_wait=queue_max_wait,
         db_path=tmp / "calls.sqlite3",
         flows_dir=REPO / "flows",
         audio_dir=tmp / "audio",
+        **extra,
     )
+
+
+def serving(settings: Settings, ready: str) -> Iterator[IvrProcess]:
+    """``pln123 serve`` on the demo data for ``settings``, once its log says ``ready``,
+    until the generator is closed."""
+    seed(settings.db_path)
+    server = IvrProcess(serve_env(settings), REPO)
+    try:
+        server.wait_for_log(ready, timeout=30)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Ports, secret and database shared by the sandbox, the IVR and the runner.
+    Scenarios with queue_timeout wait 5 s in a queue nobody serves."""
+    return sandbox_settings(tmp_path_factory.mktemp("e2e"), queue_max_wait=5)
 
 
 def running_sandbox(settings: Settings) -> Iterator[AsteriskSandbox]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,8 +32,8 @@ import pytest
 from ivr.asterisk.ami import AmiClient, AmiEvent, ivr_leg_id
 from ivr.asterisk.queue_sounds import LANGUAGE, NUMBER_PROMPTS, QUEUE_SOUNDS, say_number_files
 from ivr.config import Settings
-from ivr.tools.sandbox import AsteriskSandbox, free_port
-from tests.e2e.conftest import REPO, running_sandbox, write_test_prompts
+from ivr.tools.sandbox import AsteriskSandbox
+from tests.e2e.conftest import running_sandbox, sandbox_settings
 from tests.e2e.test_fail_toward_human import caller_on_hold
 
 pytestmark = pytest.mark.e2e
@@ -63,19 +62,8 @@ class Play:
 @pytest.fixture(scope="module")
 def queue_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Nobody listens on the AGI port; nobody is a member of any queue."""
-    tmp = tmp_path_factory.mktemp("queue_announcements")
-    write_test_prompts(tmp / "audio")
-    return Settings(
-        agi={"port": free_port(), "callerbot_port": free_port()},  # type: ignore[arg-type]
-        ami={"port": free_port(), "secret": secrets.token_urlsafe(16)},  # type: ignore[arg-type]
-        sip_port=free_port("udp"),
-        web={"port": free_port()},  # type: ignore[arg-type]
-        # Long enough that no caller leaves the queue for the call-back offer meanwhile.
-        queue_max_wait=120,
-        db_path=tmp / "calls.sqlite3",
-        flows_dir=REPO / "flows",
-        audio_dir=tmp / "audio",
-    )
+    # Long enough that no caller leaves the queue for the call-back offer meanwhile.
+    return sandbox_settings(tmp_path_factory.mktemp("queue_announcements"), queue_max_wait=120)
 
 
 @pytest.fixture(scope="module")

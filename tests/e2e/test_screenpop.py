@@ -16,17 +16,15 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from ivr.backends.demo import seed
 from ivr.config import Settings
 from ivr.engine.library import load_library
 from ivr.kit import KIT
 from ivr.store.pops import PopStore
-from ivr.tools.sandbox import AsteriskSandbox, free_port
-from ivr.tools.sandbox_env import serve_env
+from ivr.tools.sandbox import AsteriskSandbox
 from ivr.tools.scenario.model import Scenario, load_scenario
 from ivr.tools.scenario.runner import run_scenarios
 from ivr.web.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.conftest import REPO, running_sandbox, write_test_prompts
+from tests.e2e.conftest import REPO, running_sandbox, sandbox_settings, serving
 from tests.support import OFFICE_HOURS, IvrProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -43,7 +41,6 @@ def pop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Two agents on queue periksa: cso1 rings first (penalty 0), cso2 only after; cso3
     alone on queue pln_mobile, with a phone that rings and is never answered."""
     tmp = tmp_path_factory.mktemp("screenpop")
-    write_test_prompts(tmp / "audio")
     agents = {
         name: {
             "name": f"Agen {name}",
@@ -60,18 +57,8 @@ def pop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         "interface": "Local/cso3@pln123-test-nojawab/n",
         "queues": ["pln_mobile"],
     }
-    return Settings(
-        agi={"port": free_port(), "callerbot_port": free_port()},  # type: ignore[arg-type]
-        ami={"port": free_port(), "secret": secrets.token_urlsafe(16)},  # type: ignore[arg-type]
-        web={"port": free_port()},  # type: ignore[arg-type]
-        agents=agents,  # type: ignore[arg-type]
-        sip_port=free_port("udp"),
-        # Nobody serves queue "tambah_daya" here: a call there is offered a call back soon.
-        queue_max_wait=5,
-        db_path=tmp / "calls.sqlite3",
-        flows_dir=REPO / "flows",
-        audio_dir=tmp / "audio",
-    )
+    # Nobody serves queue "tambah_daya" here: a call there is offered a call back soon.
+    return sandbox_settings(tmp, queue_max_wait=5, agents=agents)
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +68,7 @@ def pop_asterisk(pop_settings: Settings) -> Iterator[AsteriskSandbox]:
 
 @pytest.fixture(scope="module")
 def pop_ivr(pop_asterisk: AsteriskSandbox, pop_settings: Settings) -> Iterator[IvrProcess]:
-    seed(pop_settings.db_path)
-    server = IvrProcess(serve_env(pop_settings), REPO)
-    try:
-        server.wait_for_log("agents are in their queues (login 1)", timeout=30)
-        yield server
-    finally:
-        server.stop()
+    yield from serving(pop_settings, "agents are in their queues (login 1)")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import secrets
 import sqlite3
 import time
 import urllib.request
@@ -24,19 +23,17 @@ import pytest_asyncio
 
 from ivr.agi.server import FastAgiServer
 from ivr.asterisk.ami import AmiClient, AmiEvent, ivr_leg_id
-from ivr.backends.demo import seed
 from ivr.config import Settings
 from ivr.engine.library import load_library
 from ivr.engine.model import InputNode
 from ivr.kit import KIT
 from ivr.store.calls import CallSummary, read_summary
-from ivr.tools.sandbox import AsteriskSandbox, free_port
-from ivr.tools.sandbox_env import serve_env
+from ivr.tools.sandbox import AsteriskSandbox
 from ivr.tools.scenario.keys import keys_for
 from ivr.tools.scenario.model import load_scenario
 from ivr.tools.scenario.runner import run_scenarios
 from ivr.tools.scenario.via_asterisk import CallerBots
-from tests.e2e.conftest import REPO, running_sandbox, write_test_prompts
+from tests.e2e.conftest import running_sandbox, sandbox_settings, serving
 from tests.fault.harness import SCENARIOS
 from tests.support import IvrProcess
 
@@ -52,18 +49,7 @@ GIVEN = {"menu": "periksa", "power_state": "menyala", "reported_before": "tidak"
 
 @pytest.fixture(scope="module")
 def fault_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    tmp = tmp_path_factory.mktemp("fault-e2e")
-    write_test_prompts(tmp / "audio")
-    return Settings(
-        agi={"port": free_port(), "callerbot_port": free_port()},  # type: ignore[arg-type]
-        ami={"port": free_port(), "secret": secrets.token_urlsafe(16)},  # type: ignore[arg-type]
-        web={"port": free_port()},  # type: ignore[arg-type]
-        sip_port=free_port("udp"),
-        queue_max_wait=5,
-        db_path=tmp / "calls.sqlite3",
-        flows_dir=REPO / "flows",
-        audio_dir=tmp / "audio",
-    )
+    return sandbox_settings(tmp_path_factory.mktemp("fault-e2e"), queue_max_wait=5)
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +59,7 @@ def fault_asterisk(fault_settings: Settings) -> Iterator[AsteriskSandbox]:
 
 @pytest.fixture(scope="module")
 def fault_ivr(fault_asterisk: AsteriskSandbox, fault_settings: Settings) -> Iterator[IvrProcess]:
-    seed(fault_settings.db_path)
-    server = IvrProcess(serve_env(fault_settings), REPO)
-    try:
-        server.wait_for_log("(login 1)", timeout=30)  # the AMI watcher is logged in
-        yield server
-    finally:
-        server.stop()
+    yield from serving(fault_settings, "(login 1)")  # the AMI watcher is logged in
 
 
 @dataclass

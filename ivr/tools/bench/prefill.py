@@ -32,7 +32,7 @@ from pathlib import Path
 from ivr.store.schema import MIGRATIONS, migrate
 
 #: Bumped when the generated rows change, so an old cached file is not reused.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 #: Calls made per transaction (and per progress line, at most twenty lines).
 BATCH = 50_000
 DAY = 86_400.0
@@ -386,15 +386,17 @@ def _kinds_table(conn: sqlite3.Connection) -> None:
 def _batch(conn: sqlite3.Connection, first: int, last: int, start: float, step: float) -> None:
     """Calls ``first`` to ``last`` (1-based) and everything they left."""
     conn.execute("DROP TABLE IF EXISTS temp.prefill_batch")
-    # One row per call: its id (random-looking hex like a uuid4, unique by its tail),
+    # One row per call: its id (as the IVR makes them, ivr.engine.call.new_call_id: the
+    # start in milliseconds, then random-looking hex, unique by its tail),
     # start (epoch), kind (a hash of its number), a caller among 300,000 (people call
     # again) and an IDPEL among 2,000,000, none of them the demo's.
     conn.execute(
         "CREATE TEMP TABLE prefill_batch AS"
         " WITH RECURSIVE s(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM s WHERE i < ?2)"
         " SELECT i,"
-        " printf('%08x%08x%016x', (i * 2654435761) % 4294967296,"
-        "  (i * 2246822519) % 4294967296, i * 40503) AS id,"
+        " printf('%012x%08x%012x',"
+        "  CAST((?3 + (i - 1) * ?4 + ((i * 7919) % 1000) * ?4 / 1000.0) * 1000 AS INTEGER),"
+        "  (i * 2654435761) % 4294967296, i * 40503) AS id,"
         " ?3 + (i - 1) * ?4 + ((i * 7919) % 1000) * ?4 / 1000.0 AS t,"
         " (i * 7919 + i / 7) % 100 AS h,"
         " printf('0812%08d', (i * 7) % 300000) AS caller,"
