@@ -28,6 +28,7 @@ from ivr.engine.context import Clock, utc_now
 from ivr.engine.interpreter import run_call
 from ivr.engine.library import LibraryHolder
 from ivr.ops.live import MetricsWatcher
+from ivr.privacy.retention import RetentionSweeper
 from ivr.prompts.tts import Speaker
 from ivr.screenpop.recovered import close_interrupted
 from ivr.speech.dynamic import DynamicSounds, DynamicSpeech
@@ -212,8 +213,6 @@ class IvrApp:
         loop.add_signal_handler(signal.SIGHUP, self.library.reload)
         self._close_interrupted()
         screenpop = await self._start_screenpop()
-        from ivr.privacy.retention import RetentionSweeper
-
         retention = RetentionSweeper(self.store.path, self.settings.privacy.retention_days)
         retention.start()
         if self.listener is not None:

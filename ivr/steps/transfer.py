@@ -7,6 +7,7 @@ dialplan queues it. The AGI connection is not held while the caller waits.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -151,10 +152,31 @@ async def hand_to_open_queue(ctx: CallContext, queue: str) -> StepResult:
     return await hand_to_queue(ctx, await queue_hours.open_queue(ctx, queue))
 
 
+#: What an Asterisk queue name may be here (``queues.conf`` sections).
+QUEUE_NAME = re.compile(r"[a-z0-9_]{1,40}")
+
+
+def queue_name(ctx: CallContext, filled: str) -> str:
+    """The queue a filled-in name gives; the default queue when it is empty or no
+    queue name at all (a queue from the AGI request's arguments, ``{arg1}``, is not to
+    be trusted blindly)."""
+    if not filled:
+        return ctx.default_queue
+    if QUEUE_NAME.fullmatch(filled) is None:
+        log.warning(
+            "call %s: %r is no queue name; queueing to %s",
+            ctx.call_id,
+            filled[:60],
+            ctx.default_queue,
+        )
+        return ctx.default_queue
+    return filled
+
+
 async def run(node: TransferNode, ctx: CallContext, flow: Flow) -> StepResult:
     """Say the hand-over prompt, then queue; a queue closed now (its hours, a holiday)
     takes the caller to the out-of-hours offer instead (:mod:`ivr.steps.queue_hours`)."""
-    queue = fill(node.queue or flow.defaults.cso_queue or "", ctx.variables) or ctx.default_queue
+    queue = queue_name(ctx, fill(node.queue or flow.defaults.cso_queue or "", ctx.variables))
     notes = pop_notes(flow.defaults.pop | node.pop, ctx.variables)
     closed = await queue_hours.out_of_hours(ctx, queue)
     if closed is not None:

@@ -234,7 +234,10 @@ async def test_idle_connections_do_not_stop_calls_and_are_all_let_go(
     served.server.header_timeout = 60.0
     idle = await open_idle(served.port, count)
     try:
-        await asyncio.sleep(0.2)
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(served.server._connections) < min(count, cap):  # still accepting
+            assert asyncio.get_running_loop().time() < deadline, len(served.server._connections)
+            await asyncio.sleep(0.01)
         assert len(served.server._connections) == min(count, cap)
         if count < cap:  # at the cap a call is refused, on purpose
             await served.good_call()
