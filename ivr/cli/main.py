@@ -75,6 +75,9 @@ def serve() -> None:
             "refusing to start, the flows have problems:\n"
             + "\n".join(f"  {p}" for p in exc.problems)
         ) from exc
+    problem = holder.current.entry_problem(settings.default_flow)
+    if problem is not None:  # every call would need a flow it cannot start in
+        raise click.ClickException(f"refusing to start: default_flow: {problem}")
     store = CallStore(settings.db_path)
     database, backends = _backends(settings, store)
     try:

@@ -104,6 +104,24 @@ def test_flows_check_fails_on_a_subflow_in_the_dialplan(
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.parametrize("flow", ["status", "tidak_ada"])
+def test_serve_refuses_a_default_flow_no_call_can_start_in(
+    flow: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("PLN123_DEFAULT_FLOW", flow)
+    monkeypatch.setenv("PLN123_DB_PATH", str(tmp_path / "calls.sqlite3"))
+
+    async def started(self: IvrApp) -> None:
+        raise AssertionError("serve started with a default_flow no call can start in")
+
+    monkeypatch.setattr(IvrApp, "run", started)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 1, result.output
+    assert "refusing to start: default_flow: " in result.output
+    assert not (tmp_path / "calls.sqlite3").exists(), "nothing is started"
+
+
 async def test_an_agi_request_for_a_subflow_runs_the_default_flow(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
