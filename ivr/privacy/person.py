@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ivr.backends.sqlite_base import immediate
 from ivr.domain.callerid import mask, national
 from ivr.privacy.retention import (
     BATCH_PAUSE,
@@ -331,8 +332,7 @@ def erase_person(
         if start:
             time.sleep(BATCH_PAUSE)  # let a serving IVR's writes in between batches
         totals.update(erase_calls(conn, calls[start : start + BATCH_CALLS], now))
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         for table, rows in mentions.items():
             for row in rows:
                 touched = conn.execute(
@@ -350,8 +350,4 @@ def erase_person(
             {"erased": counts, "master_data": "kept"},
             now,
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return dict(totals)

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ivr.backends.sqlite_base import immediate
 from ivr.engine.journey import CallResult
 from ivr.ops.stats import REPEAT_WINDOW, repeat_keys, stamp
 from ivr.store.calls import connect
@@ -143,9 +144,8 @@ def erase_calls(
         return counts
     ids = [call.call_id for call in calls]
     into = _marks(len(ids))
-    conn.execute("BEGIN IMMEDIATE")
-    locked = time.perf_counter()
-    try:
+    with immediate(conn):
+        locked = time.perf_counter()
         for call in calls:
             counts["calls"] += conn.execute(
                 "UPDATE calls SET caller = '', channel = '', idpel = ?, variables = '{}',"
@@ -179,10 +179,6 @@ def erase_calls(
         for table, sql in statements.items():
             params = ids if table == "answers" else [now, *ids]
             counts[table] = conn.execute(sql, params).rowcount
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     if timings is not None:
         timings.append(time.perf_counter() - locked)
     return counts
@@ -316,19 +312,14 @@ def erase_expired(
         ("callbacks", "number", "requested_at"),
     ):
         while stop is None or not stop.is_set():
-            conn.execute("BEGIN IMMEDIATE")
-            locked = time.perf_counter()
-            try:
+            with immediate(conn):
+                locked = time.perf_counter()
                 touched = conn.execute(
                     f"UPDATE {table} SET {column} = '', erased_at = ? WHERE rowid IN"
                     f" (SELECT rowid FROM {table} WHERE erased_at IS NULL AND {time_column} < ?"
                     " LIMIT ?)",
                     (now, cutoff, batch_rows),
                 ).rowcount
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             if timings is not None:
                 timings.append(time.perf_counter() - locked)
             totals[table] += touched

@@ -14,6 +14,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
+from ivr.backends.sqlite_base import immediate
 from ivr.domain.callerid import caller_class
 from ivr.engine.journey import CallResult, CsoReason
 from ivr.engine.pop import Answer, Caller, Customer, Note, ScreenPop
@@ -82,8 +83,7 @@ def close_interrupted(conn: sqlite3.Connection, started_before: str) -> list[str
         pop = recovered_pop(conn, call_id)
         assert pop is not None
         queue = pop["queue"] or FALLBACK_QUEUE
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             conn.execute(
                 "INSERT OR IGNORE INTO screenpops (id, call_id, queue, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -101,8 +101,4 @@ def close_interrupted(conn: sqlite3.Connection, started_before: str) -> list[str
                     call_id,
                 ),
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     return open_calls
