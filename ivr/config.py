@@ -170,6 +170,32 @@ class PrivacySettings(BaseModel):
     retention_days: int = Field(90, ge=0)
 
 
+class StoreSettings(BaseModel):
+    """Where shared state lives (``[store]``).
+
+    No ``url``: the SQLite file at ``db_path`` (one host). A ``postgresql://`` URL:
+    a PostgreSQL server that any number of IVR workers, on any number of hosts, share.
+    The URL may hold a password: set it in ``PLN123_STORE__URL`` or the config file
+    outside git, never in code.
+    """
+
+    url: SecretStr = SecretStr("")
+    #: Connections each IVR worker keeps open to PostgreSQL for call records.
+    pool_size: int = Field(4, ge=1, le=100)
+
+    @property
+    def postgres(self) -> bool:
+        """True when the store is a PostgreSQL server."""
+        return self.url.get_secret_value().startswith(("postgresql://", "postgres://"))
+
+    @model_validator(mode="after")
+    def _known_scheme(self) -> StoreSettings:
+        url = self.url.get_secret_value()
+        if url and not self.postgres:
+            raise ValueError("store.url must start with postgresql:// (or be unset for SQLite)")
+        return self
+
+
 class GreetingHours(BaseModel):
     """Local hour at which each greeting period starts (0-23)."""
 
@@ -204,6 +230,7 @@ class Settings(BaseSettings):
     #: Operations users by id: ``[ops.lina] name, token``.
     ops: dict[str, OpsSettings] = Field(default_factory=dict)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
     #: Seconds a caller waits in a CSO queue before being offered a call back.
     queue_max_wait: int = Field(300, ge=5)
 

@@ -58,7 +58,7 @@ def cli() -> None:
 def serve() -> None:
     """Serve FastAGI calls from Asterisk (SIGHUP reloads flows, SIGTERM stops)."""
     from ivr.app import IvrApp
-    from ivr.store.calls import CallStore
+    from ivr.store.open import open_call_store
 
     settings = _settings()
     setup_logging(settings.log_level, settings.log_format)
@@ -78,7 +78,7 @@ def serve() -> None:
     problem = holder.current.entry_problem(settings.default_flow)
     if problem is not None:  # every call would need a flow it cannot start in
         raise click.ClickException(f"refusing to start: default_flow: {problem}")
-    store = CallStore(settings.db_path)
+    store = open_call_store(settings)
     database, backends = _backends(settings, store)
     try:
         asyncio.run(IvrApp(settings, holder, store, backends).run())
@@ -463,7 +463,7 @@ def bench_screenpop(calls: int) -> None:
 def up() -> None:
     """Start the sandbox Asterisk and serve calls; Ctrl-C stops both."""
     from ivr.app import IvrApp
-    from ivr.store.calls import CallStore
+    from ivr.store.open import open_call_store
     from ivr.tools.sandbox import SandboxError
     from ivr.tools.sandbox_env import MissingSecret, sandbox_from_settings
 
@@ -485,7 +485,7 @@ def up() -> None:
     if settings.dynamic_audio_dir is None:
         # The sandbox's copy of our prompts: Asterisk plays pln123/dynamic/<file>.
         settings = settings.model_copy(update={"dynamic_audio_dir": sandbox.sounds_dir / "dynamic"})
-    store = CallStore(settings.db_path)
+    store = open_call_store(settings)
     database, backends = _backends(settings, store)
     click.echo(PLACE_A_CALL.format(sip_port=settings.sip_port, ami_port=settings.ami.port))
     try:
