@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import logging
 import signal
-import sqlite3
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -35,7 +35,11 @@ from ivr.speech.dynamic import DynamicSounds, DynamicSpeech
 from ivr.speech.listener import SpeechListener
 from ivr.speech.prompt_audio import PromptAudio
 from ivr.store.calls import CallStore
+from ivr.store.dbapi import DatabaseError
+from ivr.web.server import WORKERS
 from ivr.web.service import ScreenPopService
+from ivr.web.worker_peers import WorkerPeers
+from ivr.worker_id import this_host, worker_id
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,17 @@ def agi_args(headers: dict[str, str]) -> list[str]:
     return args
 
 
+class Role(enum.Enum):
+    """What one process of ``pln123 serve`` does (see :mod:`ivr.workers`)."""
+
+    #: Everything: FastAGI calls, the web pages, AMI, housekeeping (one process).
+    ALL = "all"
+    #: FastAGI calls only, on a port shared with the other call workers.
+    AGI = "agi"
+    #: The web pages, the AMI watcher and housekeeping, once per host: no calls.
+    WEB = "web"
+
+
 class IvrApp:
     """Runs a flow for each call Asterisk hands over."""
 
@@ -74,12 +89,19 @@ class IvrApp:
         library: LibraryHolder,
         store: CallStore,
         backends: Backends | None = None,
+        role: Role = Role.ALL,
+        workers: WorkerPeers | None = None,
     ) -> None:
         self.settings = settings
+        #: Role WEB: the call workers whose metrics and health the web pages show.
+        self.workers = workers
         self.library = library
         self.store = store
         self.backends = backends
-        self.speech = dynamic_speech(settings)
+        self.role = role
+        if not store.worker:  # the calls this process holds are stored as its own
+            store.worker = worker_id()
+        self.speech = dynamic_speech(settings) if role is not Role.WEB else None
         #: Counts calls and node exits for ``/metrics``.
         self.watcher = MetricsWatcher()
         #: What AgiPort plays for prompts spoken at run time (None: no dynamic_audio_dir).
@@ -93,7 +115,7 @@ class IvrApp:
                 settings.speech,
                 PromptAudio(settings.audio_dir, settings.asterisk_sounds_prefix, self.speech),
             )
-            if settings.speech.model_path is not None
+            if settings.speech.model_path is not None and role is not Role.WEB
             else None
         )
         self.server = FastAgiServer(
@@ -104,6 +126,7 @@ class IvrApp:
             header_timeout=settings.agi.header_timeout,
             command_timeout=settings.agi.command_timeout,
             max_connections=settings.agi.max_connections,
+            reuse_port=role is Role.AGI,
         )
 
     async def handle_call(self, channel: AgiChannel) -> None:
@@ -170,15 +193,20 @@ class IvrApp:
     async def _start_screenpop(self) -> ScreenPopService | None:
         """The web pages (CSOs' screen-pop, ops, ``/metrics``) and the AMI watcher, when
         ``[web] enabled`` (with or without agents); flows then take call-backs."""
-        if not self.settings.web.enabled:
+        if not self.settings.web.enabled or self.role is Role.AGI:
             return None
         if not self.settings.agents:
             log.info("screen-pop page: no [agents] configured, no CSO can log in")
         if not self.settings.ops:
             log.info("ops page: no [ops] configured, no one can log in")
-        service = ScreenPopService(self.settings, self.library)
+        # Flows' call-back requests reach the hub directly only in the same process.
+        service = ScreenPopService(
+            self.settings, self.library, poll_callbacks=self.role is Role.WEB
+        )
         service.store_health = self.store.health
         service.hub.kept_pops = self.store.kept_pops
+        if self.workers is not None:
+            service.web.app[WORKERS] = self.workers
         await service.start()
         if self.backends is not None:
             callbacks = GuardedCallbacks(service.callbacks, self.settings.backend_timeout)
@@ -192,8 +220,8 @@ class IvrApp:
             return
         started = datetime.now(UTC).isoformat(timespec="milliseconds")
         try:
-            closed = close_interrupted(self.store.connection, started)
-        except sqlite3.Error as exc:
+            closed = close_interrupted(self.store.connection, started, host=this_host())
+        except DatabaseError as exc:
             log.warning("calls left open by an earlier run: cannot close them now (%s)", exc)
             return
         if closed:
@@ -211,14 +239,21 @@ class IvrApp:
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.library.reload)
-        self._close_interrupted()
+        if self.role is Role.ALL:  # else the supervisor does (ivr.workers)
+            self._close_interrupted()
         screenpop = await self._start_screenpop()
-        retention = RetentionSweeper(self.store.path, self.settings.privacy.retention_days)
-        retention.start()
+        retention = RetentionSweeper(self.store.location, self.settings.privacy.retention_days)
+        if self.role is not Role.AGI:
+            retention.start()
         if self.listener is not None:
             await self.listener.start(self.library.current.input_grammars())
-        await self.server.start()
-        print(f"pln123 serving FastAGI on {self.settings.agi.host}:{self.server.port}", flush=True)
+        if self.role is not Role.WEB:
+            await self.server.start()
+            print(
+                f"pln123 serving FastAGI on {self.settings.agi.host}:{self.server.port}"
+                + ("" if self.role is Role.ALL else f" (worker {self.store.worker})"),
+                flush=True,
+            )
         try:
             await stop.wait()
             log.info("stopping: no new calls")
@@ -231,6 +266,7 @@ class IvrApp:
                 await self.listener.close()
             if self.speech is not None:
                 self.speech.close()
+            await self.store.drain()  # a server-backed store's writes in flight
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
 

@@ -265,6 +265,11 @@ class Settings(BaseSettings):
     #: the call id, flow and node of the call it is about (for a log collector).
     log_format: Literal["text", "json"] = "text"
 
+    @property
+    def store_location(self) -> Path | str:
+        """Where the store is: ``[store] url`` when set, else the SQLite ``db_path``."""
+        return self.store.url.get_secret_value() if self.store.postgres else self.db_path
+
     @classmethod
     def settings_customise_sources(
         cls,

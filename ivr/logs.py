@@ -148,3 +148,6 @@ def setup_logging(level: str = "INFO", fmt: LogFormat = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # The PostgreSQL pool warns at every failed reconnection attempt; the call store
+    # already says once that the store fails and once that it works again.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)

@@ -81,6 +81,10 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+#: Families only the web process of ``pln123 serve --workers N`` updates (from AMI); the
+#: others are the call workers', merged per worker (:mod:`ivr.ops.worker_metrics`).
+WEB_FAMILIES = frozenset({"pln123_queue_waiting"})
+
 #: The process's metrics.
 METRICS = Metrics()
 

@@ -2,7 +2,8 @@
 # Set up everything the IVR needs on a fresh Debian machine, idempotently:
 #   - Debian packages (debootstrap for the Asterisk sandbox, graphviz for flow pictures,
 #     chromium for the screen-pop page's browser tests, espeak-ng and sox for the
-#     prompts pyttsx3 renders)
+#     prompts pyttsx3 renders, postgresql for the sandbox PostgreSQL: only its
+#     binaries are used; the sandbox never needs the cluster service Debian sets up)
 #   - a virtualenv in .venv with the project and its dev tools
 #   - the sandbox Asterisk root under .cache/asterisk/root (Debian unstable, built once)
 #   - pln123.toml (kept out of git) with a random AMI secret and SIP password, and two
@@ -19,6 +20,7 @@ command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need_apt+=(sox)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
     log "installing Debian packages: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -9,4 +9,6 @@ from __future__ import annotations
 
 import os
 
+pytest_plugins = ["tests.postgres_fixture"]
+
 os.environ["PLN123_CONFIG"] = ""

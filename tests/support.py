@@ -21,7 +21,8 @@ from ivr.backends.ports import Backends
 from ivr.config import Settings
 from ivr.engine.library import load_library
 from ivr.kit import KIT
-from ivr.store.calls import CallStore
+from ivr.store.dbapi import Location, is_postgres
+from ivr.store.open import open_call_store
 from ivr.tools.scenario.model import Scenario
 from ivr.tools.scenario.result import ScenarioResult
 from ivr.tools.scenario.sim import run_scenario_sim
@@ -35,16 +36,16 @@ OFFICE_HOURS = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone(dt.timedelta(ho
 class IvrProcess:
     """``pln123 serve`` as a child process, its log lines readable with a time limit."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, args: tuple[str, ...] = ()) -> None:
         self.lines: Queue[str] = Queue()
         self.log: list[str] = []
-        self._env, self._cwd = env, cwd
+        self._env, self._cwd, self._args = env, cwd, args
         self.start()
 
     def start(self) -> None:
         """Launch ``pln123 serve`` and wait until it listens."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ivr.cli.main", "serve"],
+            [sys.executable, "-m", "ivr.cli.main", "serve", *self._args],
             cwd=self._cwd,
             env=self._env,
             stdout=subprocess.PIPE,
@@ -102,25 +103,32 @@ async def run_in_simulator(
     scenario: Scenario,
     tmp_path: Path,
     adapt: Callable[[Backends], Backends] | None = None,
+    location: Location | None = None,
 ) -> ScenarioResult:
-    """A scenario in the simulator on a fresh SQLite file with the demo data, over the
-    embedded backends (changed by ``adapt`` when given, to break one on purpose)."""
+    """A scenario in the simulator on a fresh store with the demo data (a SQLite file
+    under ``tmp_path``, or ``location``), over the embedded backends (changed by
+    ``adapt`` when given, to break one on purpose)."""
     settings = Settings(db_path=tmp_path / "calls.sqlite3")
-    seed(settings.db_path)
+    if location is not None and is_postgres(location):
+        settings = Settings(db_path=settings.db_path, store={"url": location})
+    seed(settings.store_location)
     library = load_library(REPO / "flows", REPO / "audio", KIT)
-    store = CallStore(settings.db_path)
-    database = EmbeddedDatabase(settings.db_path, outage_poll_seconds=0.0)
+    store = open_call_store(settings)
+    database = EmbeddedDatabase(
+        settings.store_location, conn=store.connection, outage_poll_seconds=0.0
+    )
     backends = database.backends()
     try:
         chosen = adapt(backends) if adapt is not None else backends
         return await run_scenario_sim(scenario, settings, library, store, chosen)
     finally:
+        await store.drain()
         database.close()
         store.close()
 
 
 def numbers_from_threads(
-    db_path: Path,
+    db_path: Location,
     make: Callable[[Backends], Awaitable[str]],
     threads: int = 4,
     each: int = 20,

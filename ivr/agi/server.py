@@ -67,8 +67,12 @@ class FastAgiServer:
         command_timeout: float = 10.0,
         max_connections: int = MAX_CONNECTIONS,
         refusal_window: float = REFUSAL_WINDOW,
+        reuse_port: bool = False,
     ) -> None:
         self._handler = handler
+        #: Share the port with the other workers of ``pln123 serve --workers``
+        #: (SO_REUSEPORT: the kernel spreads new connections over them).
+        self._reuse_port = reuse_port
         self._host = host
         self._port = port
         self._allow = parse_allowlist(allow)
@@ -106,7 +110,11 @@ class FastAgiServer:
         """Bind and start accepting connections."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            self._connection, self._host, self._port, backlog=1024
+            self._connection,
+            self._host,
+            self._port,
+            backlog=1024,
+            reuse_port=self._reuse_port or None,
         )
         log.info("FastAGI listening on %s:%d", self._host, self.port)
 

@@ -14,7 +14,6 @@ real AP2T replaces this class with its own :class:`~ivr.backends.ports.Ap2tPort`
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict
 from datetime import timedelta
 
@@ -32,6 +31,7 @@ from ivr.backends.sqlite_base import (
     iso_time,
     normalize_phone,
 )
+from ivr.store.dbapi import Connection
 
 #: Days a registration number can be paid with (SOP tambah daya, step 15).
 VALID_DAYS = 30
@@ -50,7 +50,7 @@ class EmbeddedAp2t(SqliteBackend):
     async def arrears(self, idpel: str) -> int:
         """Rupiah owed by the customer (0 without an ``ap2t_accounts`` row)."""
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             row = conn.execute(
                 "SELECT arrears_rp FROM ap2t_accounts WHERE idpel = ?", (digits_only(idpel),)
             ).fetchone()
@@ -61,7 +61,7 @@ class EmbeddedAp2t(SqliteBackend):
     async def check_power_change(self, idpel: str, target_power_va: int) -> PowerChangeCheck:
         """The account's notice and network work (the same for every target here)."""
 
-        def work(conn: sqlite3.Connection) -> PowerChangeCheck:
+        def work(conn: Connection) -> PowerChangeCheck:
             row = conn.execute(
                 "SELECT refusal, network_work FROM ap2t_accounts WHERE idpel = ?",
                 (digits_only(idpel),),
@@ -81,7 +81,7 @@ class EmbeddedAp2t(SqliteBackend):
             "caller_number": normalize_phone(request.caller_number),
         }
 
-        def work(conn: sqlite3.Connection) -> PowerChangeRegistration:
+        def work(conn: Connection) -> PowerChangeRegistration:
             with immediate(conn):
                 (last,) = conn.execute(
                     "SELECT MAX(number) FROM ap2t_registrations WHERE number LIKE ?",
@@ -110,7 +110,7 @@ class EmbeddedAp2t(SqliteBackend):
 
 
 def upsert_account(
-    conn: sqlite3.Connection,
+    conn: Connection,
     idpel: str,
     *,
     arrears_rp: int = 0,

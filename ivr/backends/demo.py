@@ -90,9 +90,7 @@ Number  Status    Caller        Summary
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict
-from pathlib import Path
 
 from ivr.backends.ap2t import upsert_account
 from ivr.backends.embedded import (
@@ -111,6 +109,7 @@ from ivr.backends.ports import (
 )
 from ivr.backends.sqlite_base import immediate, open_database
 from ivr.domain.periksa import WO_AUTODISPATCH, WO_KWH_PERIKSA
+from ivr.store.dbapi import DatabaseError, Location
 
 JAKARTA, MAKASSAR, JAYAPURA = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
 
@@ -326,8 +325,8 @@ def _reports() -> list[tuple[Report, ReportRequest, str, str]]:
     ]  # fmt: skip
 
 
-def seed(path: Path | str) -> str:
-    """Upsert the demo data into the SQLite file at ``path``; returns a summary line."""
+def seed(path: Location) -> str:
+    """Upsert the demo data into the store at ``path``; returns a summary line."""
     conn = open_database(path)
     reports = _reports()
     try:
@@ -345,7 +344,7 @@ def seed(path: Path | str) -> str:
                     conn, report, asdict(request), mobile_number=mobile, mutated_from=mutated_from
                 )
             tickets = seed_demo_tickets(conn)
-    except sqlite3.Error as exc:
+    except DatabaseError as exc:
         raise BackendError(f"demo seed {path}: {type(exc).__name__}: {exc}") from exc
     finally:
         conn.close()

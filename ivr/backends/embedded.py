@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
@@ -57,6 +56,7 @@ from ivr.domain.customer_ids import METER, customer_id_kind
 from ivr.domain.reports import MAX_SEQUENCE, SEQUENCE_DIGITS, format_report_number
 from ivr.store.announcements import AnnouncementBoard
 from ivr.store.control import OutageBoard
+from ivr.store.dbapi import Connection, Location, is_postgres
 from ivr.store.hours import HoursBoard
 from ivr.store.pops import insert_callback
 
@@ -96,7 +96,7 @@ class EmbeddedCrm(SqliteBackend):
         if not key:
             return None
 
-        def work(conn: sqlite3.Connection) -> CallerInfo | None:
+        def work(conn: Connection) -> CallerInfo | None:
             row = conn.execute(
                 "SELECT phone, name, salutation, past_contacts FROM crm_callers WHERE phone = ?",
                 (key,),
@@ -106,7 +106,7 @@ class EmbeddedCrm(SqliteBackend):
         return self._run("caller lookup", work)
 
 
-def upsert_caller(conn: sqlite3.Connection, caller: CallerInfo) -> None:
+def upsert_caller(conn: Connection, caller: CallerInfo) -> None:
     """Insert or replace a CRM caller (its phone stored in national form)."""
     conn.execute(
         "INSERT INTO crm_callers (phone, name, salutation, past_contacts) VALUES (?, ?, ?, ?)"
@@ -141,7 +141,7 @@ class EmbeddedCustomers(SqliteBackend):
             return None
         column = "meter_number" if kind == METER else "idpel"
 
-        def work(conn: sqlite3.Connection) -> Customer | None:
+        def work(conn: Connection) -> Customer | None:
             row = conn.execute(
                 f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE {column} = ?", (key,)
             ).fetchone()
@@ -150,7 +150,7 @@ class EmbeddedCustomers(SqliteBackend):
         return self._run("customer lookup", work)
 
 
-def upsert_customer(conn: sqlite3.Connection, customer: Customer) -> None:
+def upsert_customer(conn: Connection, customer: Customer) -> None:
     """Insert or replace a customer, keyed by IDPEL (an empty meter number is NULL)."""
     conn.execute(
         f"INSERT INTO customers ({_CUSTOMER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -182,7 +182,7 @@ class EmbeddedCallbacks:
     """Call-back tasks in the same file; a page shows them when it next opens. (The
     IVR's screen-pop service replaces this with one that tells open pages at once.)"""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def request(self, call_id: str, pop_id: str, number: str, queue: str) -> None:
@@ -211,7 +211,7 @@ class EmbeddedApkt(SqliteBackend):
         caller = normalize_phone(request.caller_number)
         mobile = normalize_phone(request.mobile_number)
 
-        def work(conn: sqlite3.Connection) -> Report:
+        def work(conn: Connection) -> Report:
             with immediate(conn):
                 (last,) = conn.execute(
                     "SELECT MAX(number) FROM reports WHERE number BETWEEN ? AND ?"
@@ -261,10 +261,10 @@ class EmbeddedApkt(SqliteBackend):
         """Insert an ``apkt_issues`` row; its id is the record's number."""
         created_at = iso_time(self._now())
 
-        def work(conn: sqlite3.Connection) -> str:
+        def work(conn: Connection) -> str:
             cursor = conn.execute(
                 "INSERT INTO apkt_issues (call_id, issue_type, sub_issue_type, description,"
-                " caller_number, idpel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " caller_number, idpel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     issue.call_id,
                     issue.issue_type,
@@ -275,7 +275,7 @@ class EmbeddedApkt(SqliteBackend):
                     created_at,
                 ),
             )
-            return str(cursor.lastrowid)
+            return str(cursor.fetchone()[0])
 
         return self._run("close issue", work)
 
@@ -308,7 +308,7 @@ class EmbeddedApkt(SqliteBackend):
             " ORDER BY created_at DESC, number DESC"
         )
 
-        def work(conn: sqlite3.Connection) -> list[Report]:
+        def work(conn: Connection) -> list[Report]:
             return [Report(*row) for row in conn.execute(sql, (*params, *finished))]
 
         return self._run("open reports lookup", work)
@@ -324,7 +324,7 @@ class EmbeddedApkt(SqliteBackend):
             " ORDER BY (mutated_from = ?) DESC, created_at DESC LIMIT 1"
         )
 
-        def work(conn: sqlite3.Connection) -> Report | None:
+        def work(conn: Connection) -> Report | None:
             row = conn.execute(sql, (key, key, key)).fetchone()
             return Report(*row) if row else None
 
@@ -334,7 +334,7 @@ class EmbeddedApkt(SqliteBackend):
         """Move a report to ``status`` (as the unit does in APKT); False if unknown."""
         key = normalize_report_number(number)
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: Connection) -> bool:
             cursor = conn.execute(
                 "UPDATE reports SET status = ? WHERE number = ?", (status.upper(), key)
             )
@@ -344,7 +344,7 @@ class EmbeddedApkt(SqliteBackend):
 
 
 def upsert_report(
-    conn: sqlite3.Connection,
+    conn: Connection,
     report: Report,
     fields: dict[str, object] | None = None,
     *,
@@ -400,13 +400,13 @@ class EmbeddedDatabase:
 
     def __init__(
         self,
-        path: Path | str,
+        path: Location,
         now: Callable[[], datetime] = utc_now,
-        conn: sqlite3.Connection | None = None,
+        conn: Connection | None = None,
         *,
         outage_poll_seconds: float = 2.0,
     ) -> None:
-        self.path = Path(path)
+        self.path: Location = path if is_postgres(path) else Path(path)
         self._owned = conn is None
         self.conn = open_database(self.path) if conn is None else conn
         self._now = now

@@ -15,7 +15,6 @@ two processes on the same file) never get the same number.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict
 
 from ivr.backends.ports import BackendError, ItsmTicket, TicketRequest
@@ -27,6 +26,7 @@ from ivr.backends.sqlite_base import (
     normalize_phone,
 )
 from ivr.domain.pln_mobile import STATUS_LOGGED, is_ticket_number
+from ivr.store.dbapi import Connection
 
 #: The first number this ITSM gives (above the demo tickets), and the last one (8 digits).
 FIRST_NUMBER = 800001
@@ -53,7 +53,7 @@ class EmbeddedItsm(SqliteBackend):
         cites = digits_only(request.cites_ticket)
         fields = json.dumps(asdict(request), ensure_ascii=False)
 
-        def work(conn: sqlite3.Connection) -> ItsmTicket:
+        def work(conn: Connection) -> ItsmTicket:
             with immediate(conn):
                 (last,) = conn.execute("SELECT MAX(number) FROM itsm_tickets").fetchone()
                 number = max(int(last or 0) + 1, FIRST_NUMBER)
@@ -98,7 +98,7 @@ class EmbeddedItsm(SqliteBackend):
         if not is_ticket_number(key):
             return None
 
-        def work(conn: sqlite3.Connection) -> ItsmTicket | None:
+        def work(conn: Connection) -> ItsmTicket | None:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM itsm_tickets WHERE number = ?", (int(key),)
             ).fetchone()
@@ -125,7 +125,7 @@ class EmbeddedItsm(SqliteBackend):
             return False
         created_at = iso_time(self._now())
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: Connection) -> bool:
             cursor = conn.execute(
                 "INSERT INTO itsm_activity (ticket, call_id, event, note, created_at)"
                 " SELECT number, ?, ?, ?, ? FROM itsm_tickets WHERE number = ?",
@@ -136,7 +136,7 @@ class EmbeddedItsm(SqliteBackend):
         return self._run("add note", work)
 
 
-def upsert_ticket(conn: sqlite3.Connection, ticket: ItsmTicket) -> None:
+def upsert_ticket(conn: Connection, ticket: ItsmTicket) -> None:
     """Insert or replace a ticket as ITSM holds it; its activity history becomes the
     ticket's notes alone (demo and test data)."""
     number = int(digits_only(ticket.number))
@@ -205,7 +205,7 @@ DEMO_TICKETS: tuple[ItsmTicket, ...] = (
 )
 
 
-def seed_demo_tickets(conn: sqlite3.Connection) -> int:
+def seed_demo_tickets(conn: Connection) -> int:
     """Put the demo tickets back as :data:`DEMO_TICKETS` describes them (status, no notes,
     no activity);
     returns how many. Runs inside the caller's transaction (:func:`ivr.backends.demo.seed`)."""

@@ -10,13 +10,13 @@ connection, as the call store writes answers.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 
 from ivr.backends.ports import BackendError
 from ivr.domain.outages import Outage
 from ivr.store.control import ControlError, OutageBoard, record_outage_event
+from ivr.store.dbapi import Connection, DatabaseError
 
 
 class EmbeddedOutages:
@@ -31,7 +31,7 @@ class EmbeddedOutages:
     def __init__(
         self,
         board: OutageBoard,
-        conn: sqlite3.Connection,
+        conn: Connection,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.board = board
@@ -54,5 +54,5 @@ class EmbeddedOutages:
     async def record(self, outage_id: int, call_id: str, event: str) -> None:
         try:
             record_outage_event(self.conn, outage_id, call_id, event, self._clock())
-        except (sqlite3.Error, ControlError) as exc:
+        except (*DatabaseError, ControlError) as exc:
             raise BackendError(f"embedded outages record {event}: {exc}") from exc

@@ -1,10 +1,12 @@
-"""What every embedded backend builds on: the SQLite file, its transactions, the clock.
+"""What every embedded backend builds on: the store, its transactions, the clock.
 
 The embedded CRM, customer data and APKT (:mod:`ivr.backends.embedded`), AP2T
 (:mod:`ivr.backends.ap2t`) and ITSM (:mod:`ivr.backends.itsm`) all keep their data in the
-IVR's own SQLite file and share this module: opening the file with every migration
-applied, the ``BEGIN IMMEDIATE`` transaction a number is picked and inserted in, the
-base class that turns sqlite errors into :class:`~ivr.backends.ports.BackendError`, the
+IVR's own store (the SQLite file, or the PostgreSQL server of ``[store] url``) and share
+this module: opening it with every migration applied, the ``BEGIN IMMEDIATE``
+transaction a number is picked and inserted in (on PostgreSQL an advisory lock, see
+:mod:`ivr.store.postgres`), the base class that turns database errors into
+:class:`~ivr.backends.ports.BackendError`, the
 default clock and how a moment is stored, and how phone numbers and other keys are
 normalised before they are stored or looked up.
 
@@ -15,7 +17,6 @@ It imports no backend, so each backend module (and the wiring in
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -25,6 +26,7 @@ from typing import TypeVar
 from ivr.backends.ports import BackendError
 from ivr.domain.callerid import national
 from ivr.store.calls import connect
+from ivr.store.dbapi import Connection, DatabaseError, Location, describe, is_postgres
 from ivr.store.schema import migrate
 
 T = TypeVar("T")
@@ -57,7 +59,7 @@ def iso_time(moment: datetime) -> str:
 
 
 @contextmanager
-def immediate(conn: sqlite3.Connection) -> Iterator[None]:
+def immediate(conn: Connection) -> Iterator[None]:
     """One ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back
     on any exception (a cancelled call too). Taking the write lock first makes a
     read-then-insert (the next number) safe against other connections and processes."""
@@ -71,13 +73,13 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
-def open_database(path: Path | str) -> sqlite3.Connection:
+def open_database(path: Location) -> Connection:
     """A connection to the IVR's SQLite file with every migration applied."""
     try:
-        conn = connect(Path(path))
+        conn = connect(path if is_postgres(path) else Path(path))
         migrate(conn)
-    except sqlite3.Error as exc:
-        raise BackendError(f"embedded database {path}: {exc}") from exc
+    except DatabaseError as exc:
+        raise BackendError(f"embedded database {describe(path)}: {exc}") from exc
     return conn
 
 
@@ -89,12 +91,12 @@ class SqliteBackend:
 
     _what = "embedded backend"
 
-    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, conn: Connection, now: Callable[[], datetime] = utc_now) -> None:
         self.conn = conn
         self._now = now
 
-    def _run(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _run(self, action: str, work: Callable[[Connection], T]) -> T:
         try:
             return work(self.conn)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise BackendError(f"{self._what} {action}: {type(exc).__name__}: {exc}") from exc

@@ -10,7 +10,6 @@ one line on stderr and exit status 2, with nothing stored. Times shown are WIB.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from typing import Any
 
@@ -38,6 +37,7 @@ from ivr.domain.outages import OutageInvalid, format_time
 from ivr.engine.library import DATA_FOLDER
 from ivr.engine.loader import FlowError, load_data_file
 from ivr.store.control import ControlError
+from ivr.store.dbapi import Connection
 from ivr.store.hours import (
     add_holiday,
     read_overrides,
@@ -75,7 +75,7 @@ def file_defaults() -> hours.QueueHours:
     return hours.QueueHours.from_tables(tables)
 
 
-def _live(conn: sqlite3.Connection, defaults: hours.QueueHours) -> LiveHours:
+def _live(conn: Connection, defaults: hours.QueueHours) -> LiveHours:
     return live_hours(defaults, read_overrides(conn))
 
 

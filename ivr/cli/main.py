@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from ivr.backends.ports import Backends
 from ivr.cli.announcement import announcement
 from ivr.cli.audit import audit
+from ivr.cli.db import db
 from ivr.cli.hours import holiday_group, hours_group
 from ivr.cli.outage import outage
 from ivr.cli.privacy import privacy
 from ivr.cli.prompts import prompts
 from ivr.cli.stats import stats
-from ivr.config import Settings, load_settings
+from ivr.config import Settings, StoreSettings, load_settings
 from ivr.engine.library import DATA_FOLDER, FlowLibrary, LibraryHolder, load_library
 from ivr.engine.loader import FlowError
 from ivr.kit import KIT
@@ -55,10 +56,18 @@ def cli() -> None:
 
 
 @cli.command()
-def serve() -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Call worker processes sharing the FastAGI port. Above 1 this process supervises"
+    " them (restarts one that dies) and a process of its own serves the web pages and"
+    " watches AMI.",
+)
+def serve(workers: int) -> None:
     """Serve FastAGI calls from Asterisk (SIGHUP reloads flows, SIGTERM stops)."""
     from ivr.app import IvrApp
-    from ivr.store.open import open_call_store
 
     settings = _settings()
     setup_logging(settings.log_level, settings.log_format)
@@ -78,13 +87,33 @@ def serve() -> None:
     problem = holder.current.entry_problem(settings.default_flow)
     if problem is not None:  # every call would need a flow it cannot start in
         raise click.ClickException(f"refusing to start: default_flow: {problem}")
-    store = open_call_store(settings)
+    open_store_or_exit(settings).close()  # the schema first, before any worker starts
+    if workers > 1:
+        from ivr.workers.run import PortTaken, serve_workers
+
+        try:
+            sys.exit(serve_workers(settings, holder, workers))
+        except PortTaken as exc:
+            raise click.ClickException(f"refusing to start: {exc}") from exc
+    store = open_store_or_exit(settings)
     database, backends = _backends(settings, store)
     try:
         asyncio.run(IvrApp(settings, holder, store, backends).run())
     finally:
         database.close()
         store.close()
+
+
+def open_store_or_exit(settings: Settings, *, upgrade: bool = False) -> CallStore:
+    """The call store of ``settings``; a one-line refusal when its schema is not this
+    IVR's (``pln123 db upgrade`` says how), unless ``upgrade``."""
+    from ivr.store.open import open_call_store
+    from ivr.store.schema import SchemaOutOfDate
+
+    try:
+        return open_call_store(settings, upgrade=upgrade)
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(f"refusing to start: {exc}") from exc
 
 
 def _check_speech_model(settings: Settings) -> None:
@@ -100,13 +129,13 @@ def _check_speech_model(settings: Settings) -> None:
 def _backends(
     settings: Settings, store: CallStore, outage_poll_seconds: float = 2.0
 ) -> tuple[EmbeddedDatabase, Backends]:
-    """The embedded SQLite backends on the call store's connection, each call under the
+    """The embedded backends on the call store's connection, each call under the
     backend time limit; outages declared are seen within ``outage_poll_seconds``."""
     from ivr.backends.embedded import EmbeddedDatabase
     from ivr.backends.guarded import guarded
 
     database = EmbeddedDatabase(
-        settings.db_path, conn=store.connection, outage_poll_seconds=outage_poll_seconds
+        settings.store_location, conn=store.connection, outage_poll_seconds=outage_poll_seconds
     )
     return database, guarded(database.backends(), settings.backend_timeout)
 
@@ -194,7 +223,7 @@ def flows_graph(flow: str, fmt: str, output: Path | None) -> None:
 def simulate(flow: str, caller: str) -> None:
     """Run FLOW in the terminal: prompts as text, you type the keys."""
     from ivr.sim.runner import simulate_call, terminal_answerer
-    from ivr.store.calls import CallStore
+    from ivr.store.calls import CallSummary
 
     settings = _settings()
     library = _library(settings)
@@ -202,11 +231,12 @@ def simulate(flow: str, caller: str) -> None:
         raise click.ClickException(
             f"no flow named {flow!r}; known: {', '.join(sorted(library.flows))}"
         )
-    store = CallStore(settings.db_path)
+    store = open_store_or_exit(settings)
     database, backends = _backends(settings, store, outage_poll_seconds=0.0)
-    try:
-        summary = asyncio.run(
-            simulate_call(
+
+    async def call() -> CallSummary:
+        try:
+            return await simulate_call(
                 settings,
                 library,
                 store,
@@ -216,7 +246,11 @@ def simulate(flow: str, caller: str) -> None:
                 click.echo,
                 backends,
             )
-        )
+        finally:
+            await store.drain()
+
+    try:
+        summary = asyncio.run(call())
     finally:
         database.close()
         store.close()
@@ -259,7 +293,11 @@ def scenario_run(
         scenarios = [load_scenario(file) for file in files]
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
-    if via == "sim" and (hint := no_customers_hint(settings.db_path)) is not None:
+    if (
+        via == "sim"
+        and not settings.store.postgres
+        and (hint := no_customers_hint(settings.db_path)) is not None
+    ):
         click.echo(hint, err=True)
         sys.exit(2)
     results = asyncio.run(run_scenarios(scenarios, via, settings, library, timeout, until))
@@ -460,14 +498,30 @@ def bench_screenpop(calls: int) -> None:
 
 
 @cli.command()
-def up() -> None:
-    """Start the sandbox Asterisk and serve calls; Ctrl-C stops both."""
-    from ivr.app import IvrApp
-    from ivr.store.open import open_call_store
+@click.option(
+    "--postgres",
+    is_flag=True,
+    help="Keep the store in a sandbox PostgreSQL server (under .cache/postgres/main),"
+    " started and stopped with the rest, instead of the SQLite file.",
+)
+def up(postgres: bool) -> None:
+    """Start the sandbox Asterisk and serve calls (2 call workers); Ctrl-C stops both."""
     from ivr.tools.sandbox import SandboxError
     from ivr.tools.sandbox_env import MissingSecret, sandbox_from_settings
+    from ivr.workers.run import PortTaken, serve_workers
 
     settings = _settings()
+    database_server = None
+    if postgres:
+        from ivr.tools.postgres_sandbox import PostgresSandbox, PostgresSandboxError
+
+        database_server = PostgresSandbox()
+        try:
+            url = database_server.start()
+        except PostgresSandboxError as exc:
+            raise click.ClickException(str(exc)) from exc
+        settings = settings.model_copy(update={"store": StoreSettings(url=SecretStr(url))})
+        click.echo(f"The store is PostgreSQL: for other commands, export PLN123_STORE__URL={url}")
     setup_logging(settings.log_level, settings.log_format)
     tune_allocator()
     _check_speech_model(settings)
@@ -485,15 +539,16 @@ def up() -> None:
     if settings.dynamic_audio_dir is None:
         # The sandbox's copy of our prompts: Asterisk plays pln123/dynamic/<file>.
         settings = settings.model_copy(update={"dynamic_audio_dir": sandbox.sounds_dir / "dynamic"})
-    store = open_call_store(settings)
-    database, backends = _backends(settings, store)
+    open_store_or_exit(settings, upgrade=True).close()  # the sandbox upgrades by itself
     click.echo(PLACE_A_CALL.format(sip_port=settings.sip_port, ami_port=settings.ami.port))
     try:
-        asyncio.run(IvrApp(settings, holder, store, backends).run())
+        serve_workers(settings, holder, 2)  # as production runs: supervised workers
+    except PortTaken as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
-        database.close()
-        store.close()
         sandbox.stop()
+        if database_server is not None:
+            database_server.stop()
 
 
 PLACE_A_CALL = """
@@ -520,17 +575,21 @@ def demo_seed() -> None:
     """Fill the embedded SQLite backends with demo customers, callers and reports."""
     from ivr.backends.demo import seed
 
-    click.echo(seed(_settings().db_path))
+    click.echo(seed(_settings().store_location))
 
 
 cli.add_command(prompts)
 cli.add_command(stats)
 cli.add_command(outage)
 cli.add_command(audit)
+cli.add_command(db)
 cli.add_command(announcement)
 cli.add_command(hours_group)
 cli.add_command(holiday_group)
 cli.add_command(privacy)
+from ivr.cli.bench_calls import bench_calls  # noqa: E402
+
+bench.add_command(bench_calls)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import getpass
 import json
-import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import click
 from pydantic import ValidationError
 
+from ivr.cli.store_access import cli_store
 from ivr.config import load_settings
 from ivr.domain.outages import (
     ACTIVE,
@@ -27,7 +26,6 @@ from ivr.domain.outages import (
     OutageInvalid,
     format_time,
 )
-from ivr.store.calls import connect
 from ivr.store.control import (
     ControlError,
     declare_outage,
@@ -35,7 +33,7 @@ from ivr.store.control import (
     list_outages,
     outage_counts,
 )
-from ivr.store.health import CLI_BUSY_MS
+from ivr.store.dbapi import Connection, DatabaseError, describe
 from ivr.store.schema import migrate
 
 #: The clock (tests set it).
@@ -63,27 +61,19 @@ def actor_name(by: str | None) -> str:
 
 
 @contextmanager
-def control_store() -> Iterator[sqlite3.Connection]:
+def control_store() -> Iterator[Connection]:
     """The call store named by the settings, brought up to date (the control tables
     arrived in migration 11); a ClickException when there is none."""
     try:
         settings = load_settings()
     except (ValidationError, FileNotFoundError, ValueError) as exc:
         raise click.ClickException(f"configuration: {exc}") from exc
-    db_path = Path(settings.db_path)
-    if not db_path.is_file():
-        raise click.ClickException(
-            f"no call store at {db_path}: start `pln123 serve` once, or see db_path"
-        )
-    try:
-        conn = connect(db_path, CLI_BUSY_MS)
-        migrate(conn)
-    except sqlite3.Error as exc:
-        raise click.ClickException(f"{db_path}: {exc}") from exc
-    try:
+    with cli_store(settings) as conn:
+        try:
+            migrate(conn)
+        except DatabaseError as exc:
+            raise click.ClickException(f"{describe(settings.store_location)}: {exc}") from exc
         yield conn
-    finally:
-        conn.close()
 
 
 def _units_text(outage: Outage) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 import sys
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -18,10 +17,12 @@ from zoneinfo import ZoneInfo
 import click
 from pydantic import ValidationError
 
+from ivr.cli.store_access import cli_store
 from ivr.config import load_settings
 from ivr.domain.outages import EVENTS
 from ivr.engine.library import flow_files
 from ivr.ops.stats import EXITS, WATERFALL, compute_stats, waterfall
+from ivr.store.dbapi import Connection, DatabaseError, describe
 
 #: The columns of ``--csv``: one row per node of every flow.
 CSV_COLUMNS = ("flow", "node", "entered", *EXITS, "seconds_p50")
@@ -121,20 +122,15 @@ def stats(
         )
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
-    db_path = Path(settings.db_path)
-    if not db_path.is_file():
-        raise click.ClickException(
-            f"no call store at {db_path}: no call has been taken yet (see db_path)"
-        )
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+    with cli_store(settings, read_only=True) as conn:
         if flow is not None and flow not in _known_flows(conn, settings.flows_dir):
             raise click.BadParameter(f"no flow named {flow!r}", param_hint="--flow")
         try:
             figures = compute_stats(conn, since, until, flow=flow, tz=settings.default_timezone)
-        except sqlite3.OperationalError as exc:
+        except DatabaseError as exc:
             raise click.ClickException(
-                f"{db_path}: {exc}; the store is older than this IVR (start `pln123 serve`"
-                " once to bring it up to date)"
+                f"{describe(settings.store_location)}: {exc}; the store may be older than"
+                " this IVR (see `pln123 db status`)"
             ) from exc
     if as_json:
         click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
@@ -146,7 +142,7 @@ def stats(
         click.echo(render_table(figures))
 
 
-def _known_flows(conn: sqlite3.Connection, flows_dir: Path) -> set[str]:
+def _known_flows(conn: Connection, flows_dir: Path) -> set[str]:
     """Flows in the flow folder and flows calls have run (a flow since removed)."""
     names = {path.stem for path in flow_files(flows_dir)} if flows_dir.is_dir() else set()
     names.update(name for (name,) in conn.execute("SELECT DISTINCT flow FROM calls"))

@@ -30,8 +30,9 @@ __all__ = [
 #: The dialplan of a checkout, relative to the working directory like ``flows_dir``
 #: (``pln123 flows check`` reads it when present).
 DIALPLAN = Path("asterisk_conf") / "extensions.conf"
-#: ``AGI(agi://host:port/<flow>...)`` in a dialplan line: the flow a call starts in.
-_AGI_FLOW_RE = re.compile(r"AGI\(\s*agi://(?P<where>[^/,)]*)/(?P<flow>[^,)?\s]+)", re.IGNORECASE)
+#: ``AGI(agi://host:port/<flow>...)`` (or ``hagi://``, DNS SRV) in a dialplan line: the
+#: flow a call starts in.
+_AGI_FLOW_RE = re.compile(r"AGI\(\s*h?agi://(?P<where>[^/,)]*)/(?P<flow>[^,)?\s]+)", re.IGNORECASE)
 
 
 def edges(flow: Flow, node: NodeBase) -> Iterable[Edge]:

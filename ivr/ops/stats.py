@@ -23,7 +23,6 @@ in :mod:`ivr.engine.journey` and in the README's "What the numbers mean":
 from __future__ import annotations
 
 import bisect
-import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from ivr.domain.callerid import parse_caller_id
 from ivr.domain.outages import EVENTS
 from ivr.engine.journey import CallResult, Exit
 from ivr.store.control import list_outages, outage_counts
+from ivr.store.dbapi import Connection
 from ivr.store.queue_calls import percentile, queue_stats
 
 #: A later call within this time makes a contained call not truly contained.
@@ -74,7 +74,7 @@ class _Node:
 
 
 def compute_stats(
-    conn: sqlite3.Connection,
+    conn: Connection,
     since: datetime,
     until: datetime,
     *,
@@ -151,7 +151,7 @@ class _Repeats:
     """When each caller (by national phone number) and each IDPEL called, for telling
     whether a call was followed by another within :data:`REPEAT_WINDOW`."""
 
-    def __init__(self, conn: sqlite3.Connection, first: str, last: str) -> None:
+    def __init__(self, conn: Connection, first: str, last: str) -> None:
         self._times: dict[str, list[datetime]] = defaultdict(list)
         for caller, idpel, started in conn.execute(
             "SELECT caller, idpel, started_at FROM calls WHERE started_at >= ?"
@@ -174,7 +174,7 @@ class _Repeats:
 
 
 def _outages(
-    conn: sqlite3.Connection,
+    conn: Connection,
     where: str,
     params: tuple[str, ...],
     since: datetime,
@@ -263,7 +263,7 @@ def _by_hour(
 
 
 def _flows(
-    conn: sqlite3.Connection,
+    conn: Connection,
     where: str,
     params: tuple[str, ...],
     since: datetime,

@@ -32,10 +32,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +50,7 @@ from ivr.privacy.retention import (
     erase_calls,
 )
 from ivr.store.control import record_audit
+from ivr.store.dbapi import Connection
 
 #: Calls erased in one transaction.
 BATCH_CALLS = 100
@@ -115,12 +115,27 @@ class Person:
         return {"phone": self.phone} if self.phone else {"idpel": self.idpel}
 
 
-def _prepare(conn: sqlite3.Connection) -> None:
-    conn.create_function("pln123_phone", 1, phone_key, deterministic=True)
-    conn.create_function("pln123_digits", 1, lambda text: _digits(text or ""), deterministic=True)
+def _spread(digits: str) -> str:
+    """A LIKE pattern every text holding ``digits`` in order matches, whatever lies
+    between them (``+62 812-3456``, ``0812 3456``): the store narrows the rows down,
+    and :func:`phone_key` or :func:`_digits` in Python decides, the same on SQLite and
+    PostgreSQL."""
+    return "%" + "%".join(digits) + "%"
 
 
-def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+#: Keeps the rows that really name the person, among those a LIKE pattern found.
+RowTest = Callable[[dict[str, Any]], bool]
+
+
+def _phone_test(columns: Sequence[str], phone: str) -> RowTest:
+    return lambda row: any(row[c] and phone_key(row[c]) == phone for c in columns)
+
+
+def _digits_test(column: str, digits: str) -> RowTest:
+    return lambda row: _digits(row[column] or "") == digits
+
+
+def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     cursor = conn.execute(sql, params)
     names = [column[0] for column in cursor.description]
     rows = []
@@ -137,15 +152,16 @@ def _in(ids: Sequence[Any]) -> str:
     return ", ".join("?" * len(ids))
 
 
-def own_call_ids(conn: sqlite3.Connection, person: Person) -> list[str]:
+def own_call_ids(conn: Connection, person: Person) -> list[str]:
     """The person's calls (from their number, or about their IDPEL), oldest first."""
-    _prepare(conn)
     if person.phone:
-        rows = conn.execute(
-            "SELECT id FROM calls WHERE caller != '' AND pln123_phone(caller) = ?"
-            " ORDER BY started_at",
-            (person.phone,),
+        found = _rows(
+            conn,
+            "SELECT id, caller FROM calls WHERE caller LIKE ? ORDER BY started_at",
+            (_spread(person.phone.lstrip("0")),),
         )
+        keep = _phone_test(["caller"], person.phone)
+        return [row["id"] for row in found if keep(row)]
     else:
         rows = conn.execute(
             "SELECT id FROM calls WHERE idpel = ? ORDER BY started_at", (person.idpel,)
@@ -170,14 +186,18 @@ _BACKEND_TABLES = frozenset({"reports", "apkt_issues", "itsm_tickets", "ap2t_reg
 _CALL_COLUMN = {"pop_deliveries": "pop_id"}
 
 
-def _mention_where(table: str, person: Person) -> tuple[str, list[str]] | None:
+def _mention_where(table: str, person: Person) -> tuple[str, list[str], RowTest] | None:
+    """How to find the rows of ``table`` naming ``person``: a WHERE clause with its
+    parameters, and the test the rows it returns must pass."""
     phones, idpels = _MENTION_COLUMNS[table]
     if person.phone and phones:
-        where = " OR ".join(f"({c} != '' AND pln123_phone({c}) = ?)" for c in phones)
-        return where, [person.phone] * len(phones)
+        where = " OR ".join(f"{c} LIKE ?" for c in phones)
+        pattern = _spread(person.phone.lstrip("0"))
+        return where, [pattern] * len(phones), _phone_test(phones, person.phone)
+    if person.idpel and table == "answers":
+        return "value LIKE ?", [_spread(person.idpel)], _digits_test("value", person.idpel)
     if person.idpel and idpels:
-        column = "pln123_digits(value)" if table == "answers" else idpels[0]
-        return f"{column} = ?", [person.idpel]
+        return f"{idpels[0]} = ?", [person.idpel], lambda row: True
     return None
 
 
@@ -187,18 +207,16 @@ def _screenpop_needle(person: Person) -> str:
     return person.idpel or person.phone.lstrip("0")
 
 
-def _mentions(
-    conn: sqlite3.Connection, person: Person, own: set[str]
-) -> dict[str, list[dict[str, Any]]]:
+def _mentions(conn: Connection, person: Person, own: set[str]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for table in _MENTION_COLUMNS:
         match = _mention_where(table, person)
         if match is None:
             continue
-        where, params = match
+        where, params, keep = match
         call_column = _CALL_COLUMN.get(table, "call_id")
         rows = _rows(conn, f"SELECT rowid AS _rowid, * FROM {table} WHERE {where}", params)
-        found[table] = [row for row in rows if row.get(call_column) not in own]
+        found[table] = [row for row in rows if keep(row) and row.get(call_column) not in own]
     for table in _BACKEND_TABLES & found.keys():
         found[table] = [row for row in found[table] if row.get("call_id")]
     needle = _screenpop_needle(person)
@@ -206,15 +224,15 @@ def _mentions(
         row
         for row in _rows(
             conn,
-            "SELECT rowid AS _rowid, * FROM screenpops WHERE instr(data, ?) > 0",
-            (needle,),
+            "SELECT rowid AS _rowid, * FROM screenpops WHERE data LIKE ?",
+            (f"%{needle}%",),
         )
         if row["call_id"] not in own
     ]
     return found
 
 
-def _backend_records(conn: sqlite3.Connection, person: Person) -> dict[str, list[dict[str, Any]]]:
+def _backend_records(conn: Connection, person: Person) -> dict[str, list[dict[str, Any]]]:
     """Reports, issues, tickets and AP2T requests naming the person that no IVR call
     filed: the backends' own records (the embedded APKT, ITSM, AP2T), kept like master
     data."""
@@ -222,23 +240,30 @@ def _backend_records(conn: sqlite3.Connection, person: Person) -> dict[str, list
     for table in sorted(_BACKEND_TABLES):
         match = _mention_where(table, person)
         if match is not None:
-            where, params = match
+            where, params, keep = match
             rows = _rows(
                 conn,
                 f"SELECT * FROM {table} WHERE ({where}) AND (call_id IS NULL OR call_id = '')",
                 params,
             )
+            rows = [row for row in rows if keep(row)]
             if rows:
                 found[table] = rows
     return found
 
 
-def _master_data(conn: sqlite3.Connection, person: Person) -> dict[str, list[dict[str, Any]]]:
+def _master_data(conn: Connection, person: Person) -> dict[str, list[dict[str, Any]]]:
     if person.phone:
         return {
-            "crm_callers": _rows(
-                conn, "SELECT * FROM crm_callers WHERE pln123_phone(phone) = ?", (person.phone,)
-            ),
+            "crm_callers": [
+                row
+                for row in _rows(
+                    conn,
+                    "SELECT * FROM crm_callers WHERE phone LIKE ?",
+                    (_spread(person.phone.lstrip("0")),),
+                )
+                if _phone_test(["phone"], person.phone)(row)
+            ],
             **_backend_records(conn, person),
         }
     return {
@@ -250,7 +275,7 @@ def _master_data(conn: sqlite3.Connection, person: Person) -> dict[str, list[dic
     }
 
 
-def _call_records(conn: sqlite3.Connection, call_ids: Sequence[str]) -> list[dict[str, Any]]:
+def _call_records(conn: Connection, call_ids: Sequence[str]) -> list[dict[str, Any]]:
     calls = []
     for call_id in call_ids:
         (call,) = _rows(conn, "SELECT * FROM calls WHERE id = ?", (call_id,))
@@ -270,7 +295,7 @@ def _call_records(conn: sqlite3.Connection, call_ids: Sequence[str]) -> list[dic
     return calls
 
 
-def export_person(conn: sqlite3.Connection, person: Person, now: float) -> dict[str, Any]:
+def export_person(conn: Connection, person: Person, now: float) -> dict[str, Any]:
     """Everything the store holds about ``person``, as JSON-ready data: ``calls`` (each
     with what the IVR stored for it), ``mentions`` in other calls, ``master_data``."""
     own = own_call_ids(conn, person)
@@ -308,7 +333,7 @@ _ERASE_MENTION = {
 }
 
 
-def _expiring(conn: sqlite3.Connection, call_ids: Iterable[str]) -> list[Expiring]:
+def _expiring(conn: Connection, call_ids: Iterable[str]) -> list[Expiring]:
     """Each call with its 24-hour repeat worked out, before erasure."""
     calls = []
     for call_id in call_ids:
@@ -319,9 +344,7 @@ def _expiring(conn: sqlite3.Connection, call_ids: Iterable[str]) -> list[Expirin
     return calls
 
 
-def erase_person(
-    conn: sqlite3.Connection, person: Person, *, actor: str, now: float
-) -> dict[str, int]:
+def erase_person(conn: Connection, person: Person, *, actor: str, now: float) -> dict[str, int]:
     """Erase ``person``'s calls whole and their mentions in other calls; master data is
     left. Logs ``privacy.erase`` to the audit log; returns rows touched per table."""
     own = own_call_ids(conn, person)

@@ -34,19 +34,18 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
-import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from ivr.backends.sqlite_base import immediate
 from ivr.engine.journey import CallResult
 from ivr.ops.stats import REPEAT_WINDOW, repeat_keys, stamp
 from ivr.store.calls import connect
+from ivr.store.dbapi import Connection, DatabaseError, Location
 from ivr.store.health import CLI_BUSY_MS
 from ivr.store.schema import migrate
 
@@ -102,7 +101,7 @@ class Expiring:
     partner: str | None = None
 
 
-def _link(conn: sqlite3.Connection, call: Expiring) -> str:
+def _link(conn: Connection, call: Expiring) -> str:
     """The link token an erased call keeps so true containment counts as before.
 
     ``compute_stats`` counts a contained call as called again when a later call within
@@ -129,7 +128,7 @@ def _link(conn: sqlite3.Connection, call: Expiring) -> str:
 
 
 def erase_calls(
-    conn: sqlite3.Connection,
+    conn: Connection,
     calls: Sequence[Expiring],
     now: float,
     timings: list[float] | None = None,
@@ -190,7 +189,7 @@ class RepeatWindow:
     :data:`ivr.ops.stats.REPEAT_WINDOW`, exactly as ``compute_stats`` tells it, and by
     which call first."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._times: dict[str, list[datetime]] = defaultdict(list)
         self._ids: dict[str, list[str]] = defaultdict(list)
@@ -262,7 +261,7 @@ def _cutoff(retention_days: int, now: float) -> float:
 
 
 def erase_expired(
-    conn: sqlite3.Connection,
+    conn: Connection,
     retention_days: int,
     now: float | None = None,
     *,
@@ -344,9 +343,9 @@ class RetentionSweeper:
     erased something logs one line of counts (never what was erased)."""
 
     def __init__(
-        self, path: Path, retention_days: int, *, interval: float = SWEEP_INTERVAL
+        self, location: Location, retention_days: int, *, interval: float = SWEEP_INTERVAL
     ) -> None:
-        self.path = path
+        self.location = location
         self.retention_days = retention_days
         self.interval = interval
         #: Counts of the sweeps that erased something, for tests and the curious.
@@ -365,9 +364,9 @@ class RetentionSweeper:
     def _run(self) -> None:
         while True:
             try:
-                conn = connect(self.path, CLI_BUSY_MS)  # a thread of its own: it may wait
+                conn = connect(self.location, CLI_BUSY_MS)  # a thread of its own: it may wait
                 migrate(conn)
-            except (sqlite3.Error, OSError) as exc:
+            except (*DatabaseError, OSError) as exc:
                 # The store cannot be opened (the IVR runs on memory then): try again later.
                 log.error("privacy: no retention sweep, the store cannot be opened: %s", exc)
                 if self._stop.wait(self.interval):
@@ -381,11 +380,11 @@ class RetentionSweeper:
             finally:
                 conn.close()
 
-    def sweep_once(self, conn: sqlite3.Connection) -> dict[str, int]:
+    def sweep_once(self, conn: Connection) -> dict[str, int]:
         """One sweep on ``conn``; a failure is logged, not raised (the next one retries)."""
         try:
             counts = erase_expired(conn, self.retention_days, stop=self._stop)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             log.error("privacy: retention sweep failed: %s", exc)
             return {}
         erased = {table: count for table, count in counts.items() if count}

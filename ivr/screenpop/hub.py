@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from ivr.config import AgentSettings
@@ -23,17 +21,17 @@ from ivr.screenpop.events import BYPASS_PREFIX, QueueEvent
 from ivr.screenpop.recovered import recovered_pop
 from ivr.screenpop.view import callback_view, pop_view
 from ivr.store import pops
+from ivr.store.calls import connect_read_only
 from ivr.store.control import get_outage
+from ivr.store.dbapi import Connection, DatabaseError, Location
 from ivr.store.pops import Callback, Delivery, PopStore
 
 log = logging.getLogger(__name__)
 
 
-def _read_only(path: Path) -> sqlite3.Connection:
-    """A connection that can only read the store's file."""
-    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=2.0)
-    conn.execute("PRAGMA query_only=ON")
-    return conn
+def _read_only(location: Location) -> Connection:
+    """A connection that can only read the store."""
+    return connect_read_only(location, 2000)
 
 
 Message = dict[str, Any]
@@ -126,7 +124,7 @@ class PopHub:
         try:
             deliveries = self.store.recent(agent, since, self.recent_pops)
             callbacks = self._callbacks()
-        except sqlite3.Error as exc:  # the page opens; pops come as the phone rings
+        except DatabaseError as exc:  # the page opens; pops come as the phone rings
             self._failing(exc)
             deliveries, callbacks = [], []
         return {
@@ -157,7 +155,7 @@ class PopHub:
         agent = self.agent_of(event) if event.member or event.interface else None
         try:
             changed = self._record(event, agent)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             self._failing(exc)
             changed = []
             if event.kind == "ring" and agent is not None:
@@ -172,7 +170,7 @@ class PopHub:
         if self.on_handled is not None:
             self.on_handled(event)
 
-    def _failing(self, exc: sqlite3.Error) -> None:
+    def _failing(self, exc: Exception) -> None:
         if not self._store_failing:
             log.error("screen-pop: the store fails (%s); showing pops from memory", exc)
             self._store_failing = True
@@ -213,7 +211,7 @@ class PopHub:
         could not take yet)."""
         try:
             data = self.store.pop_data(pop_id)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             self._failing(exc)
             data = None
         if data is None:
@@ -221,7 +219,7 @@ class PopHub:
         if data is None and not pop_id.startswith(BYPASS_PREFIX):
             try:  # the IVR stopped mid-call: what its record holds
                 data = recovered_pop(self.store.connection, pop_id)
-            except sqlite3.Error as exc:
+            except DatabaseError as exc:
                 self._failing(exc)
         return data
 
@@ -241,9 +239,9 @@ class PopHub:
         # Only pops of callers who heard an outage get here: a short-lived connection
         # each, rather than one more held open beside the store's.
         try:
-            with contextlib.closing(_read_only(self.store.path)) as conn:
+            with contextlib.closing(_read_only(self.store.location)) as conn:
                 record = get_outage(conn, int(outage.id))
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             log.warning("outage %s of a pop: cannot read it: %s", outage.id, exc)
             return None
         return None if record is None else record.starts_at

@@ -10,7 +10,6 @@ call moves on): the CSO's page shows those, so the caller is not asked again.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from ivr.domain.callerid import caller_class
 from ivr.engine.journey import CallResult, CsoReason
 from ivr.engine.pop import Answer, Caller, Customer, Note, ScreenPop
 from ivr.engine.port import Outcome
+from ivr.store.dbapi import Connection
 
 #: The queue the dialplan's fallback sends a caller to (``extensions.conf``).
 FALLBACK_QUEUE = "umum"
@@ -29,7 +29,7 @@ STOPPED_NOTE = Note("Catatan", "IVR terhenti sebelum mengalihkan panggilan; jawa
 CUSTOMER_ASKS = ("idpel",)
 
 
-def recovered_pop(conn: sqlite3.Connection, call_id: str) -> dict[str, Any] | None:
+def recovered_pop(conn: Connection, call_id: str) -> dict[str, Any] | None:
     """A pop built from the call's record and answers, or None: no such call."""
     row = conn.execute("SELECT flow, caller, queue FROM calls WHERE id = ?", (call_id,)).fetchone()
     if row is None:
@@ -59,34 +59,45 @@ def recovered_pop(conn: sqlite3.Connection, call_id: str) -> dict[str, Any] | No
 INTERRUPTED_WITHIN_SECONDS = 24 * 3600
 
 
-def close_interrupted(conn: sqlite3.Connection, started_before: str) -> list[str]:
+def close_interrupted(
+    conn: Connection,
+    started_before: str,
+    *,
+    worker: str | None = None,
+    host: str | None = None,
+) -> list[str]:
     """Close the records of calls an earlier IVR process left open (it was killed or
     crashed mid-call): the dialplan's fallback queued those callers, so each becomes
     ``queued`` (ops count it as a CSO call, reason ``error``) with the pop its CSO saw,
     stored. ``started_before`` is this process's start (ISO time): calls begun since
     are its own. The call ids closed.
 
-    One IVR process per store file: a second process on the same file would close the
-    first one's calls in progress.
+    Whose calls (``calls.worker``, ``"<host>:<pid>"``, see :mod:`ivr.workers`): only
+    ``worker``'s (a worker that died), or those of every process of ``host`` and of no
+    worker (stored before workers were recorded): ``pln123 serve`` starting on ``host``
+    (one per host and store). Neither: every open call. Other hosts close their own.
     """
     since = (
         datetime.fromisoformat(started_before) - timedelta(seconds=INTERRUPTED_WITHIN_SECONDS)
     ).isoformat(timespec="milliseconds")
-    open_calls = [
-        call_id
-        for (call_id,) in conn.execute(
-            "SELECT id FROM calls WHERE started_at >= ? AND started_at < ? AND ended_at IS NULL",
-            (since, started_before),
-        )
-    ]
+    sql = "SELECT id FROM calls WHERE started_at >= ? AND started_at < ? AND ended_at IS NULL"
+    params: list[Any] = [since, started_before]
+    if worker is not None:
+        sql += " AND worker = ?"
+        params.append(worker)
+    elif host is not None:
+        prefix = f"{host}:"
+        sql += " AND (worker = '' OR substr(worker, 1, ?) = ?)"
+        params += [len(prefix), prefix]
+    open_calls = [call_id for (call_id,) in conn.execute(sql, params)]
     for call_id in open_calls:
         pop = recovered_pop(conn, call_id)
         assert pop is not None
         queue = pop["queue"] or FALLBACK_QUEUE
         with immediate(conn):
             conn.execute(
-                "INSERT OR IGNORE INTO screenpops (id, call_id, queue, data, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO screenpops (id, call_id, queue, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (call_id, call_id, queue, json.dumps(pop, ensure_ascii=False), started_before),
             )
             conn.execute(

@@ -141,7 +141,7 @@ class AmiWatcher:
         self.agents = agents
         self.hub = hub
         self._owns_queue_log = queue_log is None
-        self.queue_log = queue_log if queue_log is not None else QueueLog(hub.store.path)
+        self.queue_log = queue_log if queue_log is not None else QueueLog(hub.store.location)
         self.logins = 0
         #: Set while logged in; tests and the health check look at it.
         self.ready = asyncio.Event()

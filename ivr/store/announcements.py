@@ -10,14 +10,13 @@ it, never anything of a caller.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ivr.domain.announcements import Announcement
 from ivr.domain.outages import format_time
 from ivr.store.control import ControlBoard, ControlError, record_audit, transaction
+from ivr.store.dbapi import Connection, Location
 
 __all__ = [
     "AnnouncementBoard",
@@ -47,7 +46,7 @@ def _subject(announcement_id: int) -> str:
     return f"announcement:{announcement_id}"
 
 
-def get_announcement(conn: sqlite3.Connection, announcement_id: int) -> Announcement | None:
+def get_announcement(conn: Connection, announcement_id: int) -> Announcement | None:
     """One announcement by id, or None."""
     found = conn.execute(
         f"SELECT {_COLUMNS} FROM announcements WHERE id = ?", (announcement_id,)
@@ -55,7 +54,7 @@ def get_announcement(conn: sqlite3.Connection, announcement_id: int) -> Announce
     return None if found is None else _announcement(found)
 
 
-def _open(conn: sqlite3.Connection, now: float) -> list[Announcement]:
+def _open(conn: Connection, now: float) -> list[Announcement]:
     """Announcements not ended by hand whose end is after ``now``, newest first."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM announcements WHERE ended_at IS NULL AND until > ?"
@@ -65,7 +64,7 @@ def _open(conn: sqlite3.Connection, now: float) -> list[Announcement]:
     return [_announcement(row) for row in rows]
 
 
-def active_announcement(conn: sqlite3.Connection, now: float) -> Announcement | None:
+def active_announcement(conn: Connection, now: float) -> Announcement | None:
     """The announcement callers hear at ``now``, or None."""
     for announcement in _open(conn, now):
         if announcement.is_active(now):
@@ -73,13 +72,13 @@ def active_announcement(conn: sqlite3.Connection, now: float) -> Announcement | 
     return None
 
 
-def list_announcements(conn: sqlite3.Connection, limit: int = 20) -> list[Announcement]:
+def list_announcements(conn: Connection, limit: int = 20) -> list[Announcement]:
     """The latest announcements, newest first, at most ``limit``."""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM announcements ORDER BY id DESC LIMIT ?", (limit,))
     return [_announcement(row) for row in rows]
 
 
-def _end(conn: sqlite3.Connection, before: Announcement, actor: str, now: float) -> Announcement:
+def _end(conn: Connection, before: Announcement, actor: str, now: float) -> Announcement:
     """End ``before`` at ``now`` and audit it (inside the caller's transaction)."""
     conn.execute(
         "UPDATE announcements SET ended_at = ?, ended_by = ? WHERE id = ?", (now, actor, before.id)
@@ -93,7 +92,7 @@ def _end(conn: sqlite3.Connection, before: Announcement, actor: str, now: float)
 
 
 def set_announcement(
-    conn: sqlite3.Connection, *, message: str, until: float, actor: str, now: float
+    conn: Connection, *, message: str, until: float, actor: str, now: float
 ) -> Announcement:
     """Announce ``message`` (checked beforehand:
     :func:`ivr.domain.announcements.check_new_announcement`) from ``now`` to ``until``;
@@ -107,11 +106,11 @@ def set_announcement(
         for previous in _open(conn, now):
             _end(conn, previous, actor, now)
         cursor = conn.execute(
-            "INSERT INTO announcements (message, starts_at, until, created_by) VALUES (?, ?, ?, ?)",
+            "INSERT INTO announcements (message, starts_at, until, created_by) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
             (message, now, until, actor),
         )
-        assert cursor.lastrowid is not None
-        added = get_announcement(conn, cursor.lastrowid)
+        added = get_announcement(conn, int(cursor.fetchone()[0]))
         assert added is not None
         record_audit(
             conn, actor, "announcement.set", _subject(added.id), None, added.as_json(), now
@@ -119,7 +118,7 @@ def set_announcement(
     return added
 
 
-def end_announcement(conn: sqlite3.Connection, actor: str, now: float) -> Announcement:
+def end_announcement(conn: Connection, actor: str, now: float) -> Announcement:
     """End the announcement in force now; returns it as ended. Audit
     ``announcement.end``. :class:`ControlError` when none is in force."""
     with transaction(conn):
@@ -137,12 +136,12 @@ class AnnouncementBoard(ControlBoard[Announcement]):
     what = "announcements"
 
     def __init__(
-        self, path: Path, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
+        self, path: Location, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
     ) -> None:
         super().__init__(path, poll_seconds=poll_seconds, reread_seconds=reread_seconds)
         self._open: tuple[Announcement, ...] = ()
 
-    def _load(self, conn: sqlite3.Connection, now: float) -> Sequence[Announcement]:
+    def _load(self, conn: Connection, now: float) -> Sequence[Announcement]:
         return _open(conn, now)
 
     def _index(self, records: Sequence[Announcement]) -> None:

@@ -31,6 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from ivr.domain.outages import EVENTS, call_events
+from ivr.store.dbapi import (
+    Connection,
+    DatabaseError,
+    Location,
+    is_postgres,
+    store_failing,
+)
 from ivr.store.health import CLI_BUSY_MS, LOOP_BUSY_MS, StoreHealth, StoreUnavailable
 from ivr.store.schema import migrate
 
@@ -63,14 +70,24 @@ class _Clock:
 _now = _Clock()
 
 
-def connect(path: Path, busy_ms: int = LOOP_BUSY_MS) -> sqlite3.Connection:
-    """A connection with the pragmas every user of the file needs.
+def connect(location: Location, busy_ms: int = LOOP_BUSY_MS) -> Connection:
+    """A connection to the store at ``location``: a SQLite file, or a PostgreSQL server
+    (:class:`ivr.store.postgres.PgConnection`).
 
     ``busy_ms`` bounds how long a statement waits for another writer's lock: short for
     connections used on the event loop (:data:`LOOP_BUSY_MS`), longer for tools. No
     memory-mapped reads of the database file: with them, a file error (a truncated
     file, a failing disk) arrives as SIGBUS and kills the process instead of raising.
     """
+    if is_postgres(location):
+        from ivr.store.postgres import PgConnection
+
+        return PgConnection(str(location), busy_ms)
+    return connect_sqlite(Path(location), busy_ms)
+
+
+def connect_sqlite(path: Path, busy_ms: int = LOOP_BUSY_MS) -> sqlite3.Connection:
+    """A connection to the SQLite file at ``path`` (see :func:`connect`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
         path, timeout=busy_ms / 1000, check_same_thread=False, isolation_level=None
@@ -83,6 +100,20 @@ def connect(path: Path, busy_ms: int = LOOP_BUSY_MS) -> sqlite3.Connection:
     return conn
 
 
+def connect_read_only(location: Location, busy_ms: int = LOOP_BUSY_MS) -> Connection:
+    """A connection that can only read the store (the pages' and tools' reads)."""
+    if is_postgres(location):
+        from ivr.store.postgres import PgConnection
+
+        conn: Connection = PgConnection(str(location), busy_ms)
+        conn.execute("SET default_transaction_read_only = on")
+        return conn
+    uri = Path(location).resolve().as_uri() + "?mode=ro"
+    lite = sqlite3.connect(uri, uri=True, timeout=busy_ms / 1000, check_same_thread=False)
+    lite.execute("PRAGMA query_only=ON")
+    return lite
+
+
 def memory_store() -> sqlite3.Connection:
     """An empty store in memory, with every migration: what a process whose store file
     cannot be opened runs on (its calls go to a CSO; it stays up and says why)."""
@@ -90,12 +121,6 @@ def memory_store() -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     migrate(conn)
     return conn
-
-
-def store_failing(exc: sqlite3.Error) -> bool:
-    """True when ``exc`` says the store cannot be used now (locked, full, unwritable,
-    corrupt), as opposed to a statement that is wrong (a constraint, a bad value)."""
-    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
 
 
 @dataclass
@@ -144,7 +169,7 @@ class Checkpointer:
     """Moves the WAL into the database file now and then, off the event loop."""
 
     def __init__(self, path: Path, interval: float = 1.0) -> None:
-        self._conn = connect(path, CLI_BUSY_MS)
+        self._conn = connect_sqlite(path, CLI_BUSY_MS)
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="callstore-checkpoint", daemon=True)
@@ -192,7 +217,7 @@ _INSERT_EXITS = (
 )
 
 
-def _execute(conn: sqlite3.Connection, write: Write) -> None:
+def _execute(conn: Connection, write: Write) -> None:
     sql, params, many = write
     if many:
         conn.executemany(sql, params)
@@ -200,11 +225,11 @@ def _execute(conn: sqlite3.Connection, write: Write) -> None:
         conn.execute(sql, params)
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
+def _rollback(conn: Connection) -> None:
     try:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-    except sqlite3.Error:
+    except DatabaseError:
         pass
 
 
@@ -220,32 +245,44 @@ class CallStore:
     keeps its writes until the process stops (see :meth:`close`).
     """
 
-    def __init__(self, path: Path, retry_seconds: float = 1.0) -> None:
+    #: The process whose calls these are (``calls.worker``; see :mod:`ivr.workers`).
+    worker = ""
+
+    def __init__(self, path: Path, retry_seconds: float = 1.0, worker: str = "") -> None:
         self.path = path
-        self.health = StoreHealth(f"call store {path}")
-        self._retry_seconds = retry_seconds
-        self._retry_timer: asyncio.TimerHandle | None = None
-        #: Writes not yet in the file, oldest first.
-        self._kept: deque[Write] = deque()
-        self._dropped = 0
-        self._stored_kept = 0
-        #: Pops whose write is kept, by pop id: the screen-pop reads them from here.
-        self.kept_pops: dict[str, dict[str, Any]] = {}
-        #: True when the file could not be opened: writes are kept until the end.
-        self.broken = False
+        self.worker = worker
+        #: Where the store is, for whoever opens connections of their own to it.
+        self.location: Location = path
+        self._init_state(f"call store {path}", retry_seconds)
         self._checkpointer: Checkpointer | None = None
+        self._conn: Connection
         try:
-            self._conn = connect(path)
-            migrate(self._conn)
-            self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            conn = connect_sqlite(path)
+            migrate(conn)
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             # The indexes' pages a busy hour touches stay in memory (SQLite's default
             # is 2 MB), so a large store is not read from disk again and again.
-            self._conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
+            conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
+            self._conn = conn
             self._checkpointer = Checkpointer(path)
         except sqlite3.Error as exc:
             self.broken = True
             self.health.failed(f"cannot open it: {exc}; fix or move the file and restart")
             self._conn = memory_store()
+
+    def _init_state(self, name: str, retry_seconds: float) -> None:
+        """What every call store keeps, whatever it writes to."""
+        self.health = StoreHealth(name)
+        self._retry_seconds = retry_seconds
+        self._retry_timer: asyncio.TimerHandle | None = None
+        #: Writes not yet in the store, oldest first.
+        self._kept: deque[Write] = deque()
+        self._dropped = 0
+        self._stored_kept = 0
+        #: Pops whose write is kept, by pop id: the screen-pop reads them from here.
+        self.kept_pops: dict[str, dict[str, Any]] = {}
+        #: True when the store could not be opened: writes are kept until the end.
+        self.broken = False
         #: Node exits not yet written: (call id, exit).
         self._exits: list[tuple[str, tuple[Any, ...]]] = []
         self._flush_timer: asyncio.TimerHandle | None = None
@@ -256,14 +293,15 @@ class CallStore:
         return not self._kept and not self.broken
 
     @property
-    def connection(self) -> sqlite3.Connection:
+    def connection(self) -> Connection:
         """The write connection, for backends that share it (see EmbeddedDatabase)."""
         return self._conn
 
     def checkpoint(self) -> None:
         """Move the WAL into the database file now (the background thread does this
         every second; the benchmark counts the last round's share itself)."""
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        if self._checkpointer is not None:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         """Write what is pending, checkpoint and close the file. Writes the store never
@@ -373,6 +411,15 @@ class CallStore:
             self._stored_kept = 0
         return True
 
+    async def _store(self, *writes: Write) -> bool:
+        """Run ``writes`` (several: in one transaction); True when stored, False when
+        kept for later. SQLite writes at once, on the loop's thread (see the module's
+        docstring for why); the PostgreSQL store awaits the server instead."""
+        return self._write(*writes)
+
+    async def drain(self) -> None:
+        """Wait for writes in flight (none here: SQLite writes before returning)."""
+
     # -- writes -----------------------------------------------------------------------
 
     async def start_call(
@@ -380,11 +427,11 @@ class CallStore:
     ) -> None:
         """Open the record of a new call (kept in memory when the store fails: the
         engine sees :attr:`ok` False and hands the caller to a CSO)."""
-        self._write(
+        await self._store(
             (
-                "INSERT INTO calls (id, flow, caller, channel, uniqueid, started_at, path, asks)"
-                " VALUES (?, ?, ?, ?, ?, ?, '[]', '[]')",
-                (call_id, flow, caller, channel, uniqueid, _now()),
+                "INSERT INTO calls (id, flow, caller, channel, uniqueid, started_at, path, asks,"
+                " worker) VALUES (?, ?, ?, ?, ?, ?, '[]', '[]', ?)",
+                (call_id, flow, caller, channel, uniqueid, _now(), self.worker),
                 False,
             )
         )
@@ -396,7 +443,7 @@ class CallStore:
 
         Raises :class:`StoreUnavailable` when the answer could only be kept in memory:
         the call must not go on as if it were safe."""
-        stored = self._write(
+        stored = await self._store(
             (
                 "INSERT INTO answers (call_id, seq, node, ask, value, via, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -411,10 +458,11 @@ class CallStore:
         """Store the data a CSO's screen shows for this call; returns the pop id. When
         the store fails the pop is kept in :attr:`kept_pops` for the screen-pop."""
         pop_id = call_id
-        stored = self._write(
+        stored = await self._store(
             (
-                "INSERT OR REPLACE INTO screenpops (id, call_id, queue, data, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO screenpops (id, call_id, queue, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET queue = excluded.queue,"
+                " data = excluded.data, created_at = excluded.created_at",
                 (pop_id, call_id, queue, json.dumps(data, ensure_ascii=False, default=str), _now()),
                 False,
             )
@@ -493,9 +541,9 @@ class CallStore:
         )
         exits = self._take_exits()
         if exits is None:
-            self._write(update)
+            await self._store(update)
         else:
-            self._write(exits, update)
+            await self._store(exits, update)
 
     # -- reads ------------------------------------------------------------------------
 
@@ -504,8 +552,13 @@ class CallStore:
         return read_summary(self._conn, call_id)
 
 
-def read_journey(conn: sqlite3.Connection, call_id: str) -> list[dict[str, Any]]:
+def read_journey(conn: Connection, call_id: str) -> list[dict[str, Any]]:
     """A call's node exits in order, as stored."""
+    started = conn.execute("SELECT started_at FROM calls WHERE id = ?", (call_id,)).fetchone()
+    if started is None:
+        return []
+    # Journeys are indexed by time: the call's own start bounds the scan.
+    since = datetime.fromisoformat(started[0]).timestamp() - 60
     return [
         {
             "flow": flow,
@@ -517,16 +570,14 @@ def read_journey(conn: sqlite3.Connection, call_id: str) -> list[dict[str, Any]]
             "seconds": seconds,
         }
         for flow, node, exit, target, cause, via, seconds in conn.execute(
-            # Journeys are indexed by time: the call's own start bounds the scan.
             "SELECT flow, node, exit, target, cause, via, seconds FROM journeys"
-            " WHERE at >= (SELECT unixepoch(started_at) - 60 FROM calls"
-            " WHERE id = ?1) AND call_id = ?1 ORDER BY seq",
-            (call_id,),
+            " WHERE at >= ? AND call_id = ? ORDER BY seq",
+            (since, call_id),
         )
     ]
 
 
-def read_summary(conn: sqlite3.Connection, call_id: str) -> CallSummary | None:
+def read_summary(conn: Connection, call_id: str) -> CallSummary | None:
     """A call's summary from any connection to the file."""
     row = conn.execute(
         "SELECT id, flow, caller, outcome, path, asks, queue, variables, result FROM calls"

@@ -17,11 +17,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from ivr.domain.outages import (
@@ -34,6 +32,7 @@ from ivr.domain.outages import (
     normalise_name,
 )
 from ivr.store.calls import connect
+from ivr.store.dbapi import Connection, Location, describe
 from ivr.store.schema import migrate
 
 __all__ = [
@@ -99,7 +98,7 @@ class AuditEntry:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: Connection) -> Iterator[Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception; a control change
     of another kind (hours, holidays) writes itself and :func:`record_audit` inside one."""
     conn.execute("BEGIN IMMEDIATE")
@@ -116,7 +115,7 @@ def _json(value: Any) -> str | None:
 
 
 def record_audit(
-    conn: sqlite3.Connection,
+    conn: Connection,
     actor: str,
     action: str,
     subject: str,
@@ -133,17 +132,16 @@ def record_audit(
         with transaction(conn):
             return record_audit(conn, actor, action, subject, before, after, now)
     cursor = conn.execute(
-        "INSERT INTO audit (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
         (now, actor, action, subject, _json(before), _json(after)),
     )
+    audit_id = int(cursor.fetchone()[0])
     conn.execute("UPDATE control_version SET version = version + 1")
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    return audit_id
 
 
-def read_audit(
-    conn: sqlite3.Connection, since: float | None = None, limit: int = 200
-) -> list[AuditEntry]:
+def read_audit(conn: Connection, since: float | None = None, limit: int = 200) -> list[AuditEntry]:
     """Audit rows at or after ``since`` (all when None), newest first, at most ``limit``."""
     rows = conn.execute(
         "SELECT id, at, actor, action, subject, before, after FROM audit"
@@ -188,7 +186,7 @@ def audit_changes(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
     ]
 
 
-def control_version(conn: sqlite3.Connection) -> int:
+def control_version(conn: Connection) -> int:
     """The number of control changes made so far: a worker re-reads when it moves."""
     (version,) = conn.execute("SELECT version FROM control_version").fetchone()
     return int(version)
@@ -213,7 +211,7 @@ def _outage(row: Sequence[Any]) -> Outage:
 
 
 def add_outage(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     units: Sequence[str],
     message: str,
@@ -235,7 +233,7 @@ def add_outage(
     with transaction(conn):
         cursor = conn.execute(
             "INSERT INTO outages (units, area_codes, message, report_number, starts_at, until,"
-            " created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 json.dumps(list(units), ensure_ascii=False),
                 json.dumps(list(area_codes)),
@@ -246,26 +244,25 @@ def add_outage(
                 actor,
             ),
         )
-        assert cursor.lastrowid is not None
-        outage_id = cursor.lastrowid
+        outage_id = int(cursor.fetchone()[0])
         added = _get(conn, outage_id)
         assert added is not None
         record_audit(conn, actor, "outage.add", f"outage:{outage_id}", None, added.as_json(), now)
     return outage_id
 
 
-def _get(conn: sqlite3.Connection, outage_id: int) -> Outage | None:
+def _get(conn: Connection, outage_id: int) -> Outage | None:
     row = conn.execute(f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE id = ?", (outage_id,))
     found = row.fetchone()
     return None if found is None else _outage(found)
 
 
-def get_outage(conn: sqlite3.Connection, outage_id: int) -> Outage | None:
+def get_outage(conn: Connection, outage_id: int) -> Outage | None:
     """One outage by id, or None."""
     return _get(conn, outage_id)
 
 
-def end_outage(conn: sqlite3.Connection, outage_id: int, actor: str, now: float) -> Outage:
+def end_outage(conn: Connection, outage_id: int, actor: str, now: float) -> Outage:
     """End an outage by hand at ``now``; returns it as ended. Audit ``outage.end``.
 
     :class:`ControlError` when there is no such outage, or it is already over (ended by
@@ -293,7 +290,7 @@ def end_outage(conn: sqlite3.Connection, outage_id: int, actor: str, now: float)
     return after
 
 
-def known_units(conn: sqlite3.Connection) -> list[str]:
+def known_units(conn: Connection) -> list[str]:
     """Every unit (UP3) and posko (ULP) name the customer records use, sorted: what a
     new outage may name (:func:`ivr.domain.outages.check_units`)."""
     rows = conn.execute(
@@ -304,7 +301,7 @@ def known_units(conn: sqlite3.Connection) -> list[str]:
 
 
 def declare_outage(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     units: Sequence[str],
     area_codes: Sequence[str],
@@ -344,7 +341,7 @@ def declare_outage(
     return added
 
 
-def list_outages(conn: sqlite3.Connection, *, include_ended: bool = True) -> list[Outage]:
+def list_outages(conn: Connection, *, include_ended: bool = True) -> list[Outage]:
     """Every outage, newest first; ``include_ended=False`` leaves out those ended by
     hand (expired ones stay: whether one has expired depends on the time)."""
     where = "" if include_ended else " WHERE ended_at IS NULL"
@@ -352,7 +349,7 @@ def list_outages(conn: sqlite3.Connection, *, include_ended: bool = True) -> lis
     return [_outage(row) for row in rows]
 
 
-def active_outages(conn: sqlite3.Connection, now: float, *, upcoming: bool = False) -> list[Outage]:
+def active_outages(conn: Connection, now: float, *, upcoming: bool = False) -> list[Outage]:
     """Outages callers hear at ``now`` (not ended by hand, ``starts_at <= now < until``),
     newest first; ``upcoming=True`` adds those that start later."""
     start = math.inf if upcoming else now
@@ -365,21 +362,22 @@ def active_outages(conn: sqlite3.Connection, now: float, *, upcoming: bool = Fal
 
 
 def record_outage_event(
-    conn: sqlite3.Connection, outage_id: int, call_id: str, event: str, at: float
+    conn: Connection, outage_id: int, call_id: str, event: str, at: float
 ) -> bool:
     """Note what a call did after hearing an outage (:data:`~ivr.domain.outages.EVENTS`);
     each event counts once per call. True when it was new."""
     if event not in EVENTS:
         raise ControlError(f"unknown outage event {event!r}; known: {', '.join(EVENTS)}")
     cursor = conn.execute(
-        "INSERT OR IGNORE INTO outage_events (outage_id, call_id, event, at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO outage_events (outage_id, call_id, event, at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (outage_id, call_id, event, at),
     )
     return cursor.rowcount == 1
 
 
 def outage_counts(
-    conn: sqlite3.Connection,
+    conn: Connection,
     ids: Sequence[int] | None = None,
     *,
     calls_where: str = "",
@@ -438,18 +436,18 @@ class ControlBoard(Generic[R]):
     what = "records"
 
     def __init__(
-        self, path: Path, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
+        self, path: Location, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
     ) -> None:
         self.path = path
         self.poll_seconds = poll_seconds
         self.reread_seconds = reread_seconds
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         self._version: int | None = None
         self._checked_at = -math.inf
         self._read_at = -math.inf
         self._failing = False
 
-    def _load(self, conn: sqlite3.Connection, now: float) -> Sequence[R]:
+    def _load(self, conn: Connection, now: float) -> Sequence[R]:
         """The records in force at ``now`` or later."""
         raise NotImplementedError
 
@@ -475,12 +473,15 @@ class ControlBoard(Generic[R]):
         except Exception as exc:  # never into a call: keep the last good records
             if not self._failing:
                 log.error(
-                    "%s: cannot read %s (%s); keeping the last list", self.what, self.path, exc
+                    "%s: cannot read %s (%s); keeping the last list",
+                    self.what,
+                    describe(self.path),
+                    exc,
                 )
                 self._failing = True
             return False
         if self._failing:
-            log.info("%s: reading %s again", self.what, self.path)
+            log.info("%s: reading %s again", self.what, describe(self.path))
             self._failing = False
         self._index(records)
         self._version = version
@@ -502,13 +503,13 @@ class OutageBoard(ControlBoard[Outage]):
     what = "outages"
 
     def __init__(
-        self, path: Path, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
+        self, path: Location, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
     ) -> None:
         super().__init__(path, poll_seconds=poll_seconds, reread_seconds=reread_seconds)
         self._by_name: dict[str, tuple[Outage, ...]] = {}
         self._by_area_code: dict[str, tuple[Outage, ...]] = {}
 
-    def _load(self, conn: sqlite3.Connection, now: float) -> Sequence[Outage]:
+    def _load(self, conn: Connection, now: float) -> Sequence[Outage]:
         return active_outages(conn, now, upcoming=True)
 
     def _index(self, outages: Sequence[Outage]) -> None:

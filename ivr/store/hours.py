@@ -13,9 +13,7 @@ moved; actions ``hours.set``, ``hours.close``, ``hours.open``, ``hours.reset``,
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ivr.domain.holidays import Holiday
@@ -34,6 +32,7 @@ from ivr.domain.hours_overrides import (
     queue_record,
 )
 from ivr.store.control import ControlBoard, ControlError, record_audit, transaction
+from ivr.store.dbapi import Connection, Location
 
 __all__ = [
     "HoursBoard",
@@ -46,7 +45,7 @@ __all__ = [
 ]
 
 
-def read_overrides(conn: sqlite3.Connection) -> HoursOverrides:
+def read_overrides(conn: Connection) -> HoursOverrides:
     """Every change ops made (expired closures too: whether one is over depends on the
     moment asked about)."""
     schedules = {
@@ -70,7 +69,7 @@ def read_overrides(conn: sqlite3.Connection) -> HoursOverrides:
     return HoursOverrides(schedules, closures, holidays)
 
 
-def _live(conn: sqlite3.Connection, defaults: QueueHours) -> LiveHours:
+def _live(conn: Connection, defaults: QueueHours) -> LiveHours:
     return live_hours(defaults, read_overrides(conn))
 
 
@@ -80,7 +79,7 @@ def _known(live: LiveHours, queue: str) -> None:
 
 
 def _audit_queue(
-    conn: sqlite3.Connection,
+    conn: Connection,
     defaults: QueueHours,
     before: LiveHours,
     action: str,
@@ -96,7 +95,7 @@ def _audit_queue(
 
 
 def set_schedule(
-    conn: sqlite3.Connection,
+    conn: Connection,
     queue: str,
     schedule: QueueSchedule,
     *,
@@ -111,15 +110,16 @@ def set_schedule(
         before = _live(conn, defaults)
         _known(before, queue)
         conn.execute(
-            "INSERT OR REPLACE INTO queue_schedules (queue, schedule, set_by, set_at)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO queue_schedules (queue, schedule, set_by, set_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (queue) DO UPDATE SET schedule = excluded.schedule,"
+            " set_by = excluded.set_by, set_at = excluded.set_at",
             (queue, schedule.model_dump_json(), actor, now),
         )
         return _audit_queue(conn, defaults, before, "hours.set", queue, actor, now)
 
 
 def set_closure(
-    conn: sqlite3.Connection,
+    conn: Connection,
     queue: str,
     *,
     state: ClosureState,
@@ -138,8 +138,10 @@ def set_closure(
         before = _live(conn, defaults)
         _known(before, queue)
         conn.execute(
-            "INSERT OR REPLACE INTO queue_closures (queue, state, reason, starts_at, until,"
-            " created_by) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO queue_closures (queue, state, reason, starts_at, until, created_by)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (queue) DO UPDATE SET state = excluded.state,"
+            " reason = excluded.reason, starts_at = excluded.starts_at, until = excluded.until,"
+            " created_by = excluded.created_by",
             (queue, state, reason, now, until, actor),
         )
         action = "hours.close" if state == "closed" else "hours.open"
@@ -147,7 +149,7 @@ def set_closure(
 
 
 def reset_queue(
-    conn: sqlite3.Connection, queue: str, *, defaults: QueueHours, actor: str, now: float
+    conn: Connection, queue: str, *, defaults: QueueHours, actor: str, now: float
 ) -> dict[str, Any]:
     """Back to the file: drop ``queue``'s schedule and temporary state; returns its
     record. Audit ``hours.reset``. :class:`ControlError` when there is nothing to drop."""
@@ -165,7 +167,7 @@ def reset_queue(
 
 
 def add_holiday(
-    conn: sqlite3.Connection, holiday: Holiday, *, defaults: QueueHours, actor: str, now: float
+    conn: Connection, holiday: Holiday, *, defaults: QueueHours, actor: str, now: float
 ) -> dict[str, Any]:
     """Make ``holiday.date`` a holiday (checked beforehand:
     :func:`~ivr.domain.hours_overrides.check_new_holiday`). Audit ``holiday.add``."""
@@ -175,8 +177,10 @@ def add_holiday(
         if before.calendar.on(holiday.date) is not None:
             raise ControlError(f"{day} is already a holiday")
         conn.execute(
-            "INSERT OR REPLACE INTO holiday_changes (date, action, name, kind, set_by, set_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO holiday_changes (date, action, name, kind, set_by, set_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (date) DO UPDATE SET action = excluded.action,"
+            " name = excluded.name, kind = excluded.kind, set_by = excluded.set_by,"
+            " set_at = excluded.set_at",
             (day, ADD, holiday.name, holiday.kind, actor, now),
         )
         after = holiday_record(_live(conn, defaults), holiday)
@@ -185,7 +189,7 @@ def add_holiday(
 
 
 def remove_holiday(
-    conn: sqlite3.Connection, day: dt.date, *, defaults: QueueHours, actor: str, now: float
+    conn: Connection, day: dt.date, *, defaults: QueueHours, actor: str, now: float
 ) -> dict[str, Any]:
     """Make ``day`` a working day again: an added date is dropped, a file's date is
     marked removed. Returns the removed holiday's record. Audit ``holiday.remove``."""
@@ -216,12 +220,12 @@ class HoursBoard(ControlBoard[HoursOverrides]):
     what = "hours"
 
     def __init__(
-        self, path: Path, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
+        self, path: Location, *, poll_seconds: float = 2.0, reread_seconds: float = 30.0
     ) -> None:
         super().__init__(path, poll_seconds=poll_seconds, reread_seconds=reread_seconds)
         self.overrides = HoursOverrides()
 
-    def _load(self, conn: sqlite3.Connection, now: float) -> Sequence[HoursOverrides]:
+    def _load(self, conn: Connection, now: float) -> Sequence[HoursOverrides]:
         return [read_overrides(conn)]
 
     def _index(self, records: Sequence[HoursOverrides]) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ivr.store.calls import connect, memory_store
+from ivr.store.dbapi import Connection, DatabaseError, Location, describe
 from ivr.store.schema import migrate
 
 log = logging.getLogger(__name__)
@@ -60,30 +59,34 @@ class Callback:
 
 
 def insert_callback(
-    conn: sqlite3.Connection, call_id: str, pop_id: str, number: str, queue: str
+    conn: Connection, call_id: str, pop_id: str, number: str, queue: str
 ) -> Callback:
     """Store a call-back request on any connection to the file."""
     now = time.time()
     cursor = conn.execute(
         "INSERT INTO callbacks (call_id, pop_id, number, queue, requested_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?) RETURNING id",
         (call_id, pop_id, number, queue, now),
     )
-    return Callback(int(cursor.lastrowid or 0), call_id, pop_id, number, queue, now, "open")
+    return Callback(int(cursor.fetchone()[0]), call_id, pop_id, number, queue, now, "open")
 
 
 class PopStore:
     """Deliveries of pops to agents, and call-back tasks."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, location: Location) -> None:
+        self.location = location
         try:
-            self._conn = connect(path)
+            self._conn = connect(location)
             migrate(self._conn)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             # The call store says why on /healthz; the pages still open and pop from
             # the IVR's memory.
-            log.error("screen-pop: cannot open %s (%s); keeping deliveries in memory", path, exc)
+            log.error(
+                "screen-pop: cannot open %s (%s); keeping deliveries in memory",
+                describe(location),
+                exc,
+            )
             self._conn = memory_store()
 
     def close(self) -> None:
@@ -91,7 +94,7 @@ class PopStore:
         self._conn.close()
 
     @property
-    def connection(self) -> sqlite3.Connection:
+    def connection(self) -> Connection:
         """The connection, for reads of the call records beside the pops."""
         return self._conn
 

@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 from ivr import metrics
 from ivr.store.calls import connect, memory_store
+from ivr.store.dbapi import Connection, DatabaseError, Location, describe
 from ivr.store.schema import migrate
 
 __all__ = ["AmiEventLike", "QueueLog", "percentile", "queue_stats"]
@@ -85,7 +84,7 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
     return sorted_values[min(rank, count) - 1]
 
 
-def queue_stats(conn: sqlite3.Connection, since: float, until: float) -> dict[str, dict[str, Any]]:
+def queue_stats(conn: Connection, since: float, until: float) -> dict[str, dict[str, Any]]:
     """Per queue, for the callers who joined it within [since, until) (epoch seconds).
 
     ``{"joined", "answered", "abandoned", "wait_p50", "wait_p90"}``: callers, callers a
@@ -145,13 +144,15 @@ class QueueLog:
     counted.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, location: Location) -> None:
+        self.location = location
         try:
-            self._conn = connect(path)
+            self._conn = connect(location)
             migrate(self._conn)
-        except sqlite3.Error as exc:
-            log.error("queue statistics: cannot open %s (%s); counting in memory", path, exc)
+        except DatabaseError as exc:
+            log.error(
+                "queue statistics: cannot open %s (%s); counting in memory", describe(location), exc
+            )
             self._conn = memory_store()
         self._failing = False
         self._waiting: dict[str, set[str]] = {}
@@ -183,7 +184,7 @@ class QueueLog:
                 self._abandon(event, queue, uniqueid)
             else:
                 self._gone(queue, uniqueid)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             # A failing store loses this event's row, never the AMI reader.
             if not self._failing:
                 log.error("queue statistics: the store fails (%s); events go unrecorded", exc)
@@ -251,7 +252,8 @@ class QueueLog:
             f"INSERT INTO queue_calls (uniqueid, queue, pop_id, joined_at, {column},"
             " wait_seconds) VALUES (?, ?, ?, ?, ?, ?)"
             f" ON CONFLICT (uniqueid) DO UPDATE SET {column} = excluded.{column},"
-            f" wait_seconds = MAX(excluded.{column} - queue_calls.joined_at, 0)"
+            f" wait_seconds = CASE WHEN excluded.{column} > queue_calls.joined_at"
+            f" THEN excluded.{column} - queue_calls.joined_at ELSE 0 END"
             " WHERE queue_calls.answered_at IS NULL AND queue_calls.abandoned_at IS NULL"
             " RETURNING wait_seconds",
             (

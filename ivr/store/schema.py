@@ -1,12 +1,16 @@
-"""The SQLite schema, as numbered migrations applied in order.
+"""The store's schema, as numbered migrations applied in order, on SQLite and PostgreSQL.
 
-``PRAGMA user_version`` holds the number of migrations applied; a new version of the
-IVR adds migrations at the end of :data:`MIGRATIONS` and never edits old ones.
+``PRAGMA user_version`` (SQLite) or the ``schema_version`` table (PostgreSQL) holds
+the number of migrations applied; a new version of the IVR adds migrations at the end
+of :data:`MIGRATIONS` and never edits old ones.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
+
+from ivr.store.dbapi import Connection
 
 MIGRATIONS: list[str] = [
     # 1: calls, answers, screen-pops, reports
@@ -327,30 +331,109 @@ MIGRATIONS: list[str] = [
     CREATE INDEX screenpops_call ON screenpops(call_id);
     CREATE INDEX outage_events_call ON outage_events(call_id);
     """,
+    # 16: the worker process that holds each call ("<host>:<pid>"; '' before this), so
+    # a worker that dies has only its own calls closed (ivr.workers), never a live
+    # worker's
+    """
+    ALTER TABLE calls ADD COLUMN worker TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the migrations this file lacks; returns the schema version.
+def migrate(conn: Connection) -> int:
+    """Apply the migrations this store lacks; returns the schema version.
 
     Each migration runs in a ``BEGIN IMMEDIATE`` transaction that re-reads the version
-    first, so two processes opening a new file at once do not both apply it.
+    first, so two processes opening a new store at once do not both apply it. On
+    PostgreSQL the same migrations run, translated by :func:`pg_ddl`, in transactions
+    of their own (PostgreSQL's DDL is transactional too).
     """
     while True:
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        version = schema_version(conn)
         if version >= len(MIGRATIONS):
             return len(MIGRATIONS)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            version = schema_version(conn)
             if version < len(MIGRATIONS):
-                for statement in _statements(MIGRATIONS[version]):
+                for statement in migration_statements(conn, version):
                     conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {version + 1}")
+                _set_version(conn, version + 1)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The store's schema is not the one this IVR was written for."""
+
+
+def check_schema(conn: Connection) -> int:
+    """The store's schema version, when this IVR may serve calls on it: a new, empty
+    store (0, the migrations make it) or an up-to-date one. Raises
+    :class:`SchemaOutOfDate` with what to do otherwise: a worker never upgrades a
+    shared store by itself, since the other workers may be older."""
+    version = schema_version(conn)
+    needed = len(MIGRATIONS)
+    if 0 < version < needed:
+        raise SchemaOutOfDate(
+            f"the store has schema version {version}, this IVR needs {needed}:"
+            " run `pln123 db upgrade` first (back the store up before)"
+        )
+    if version > needed:
+        raise SchemaOutOfDate(
+            f"the store has schema version {version}, newer than this IVR's {needed}:"
+            " run the IVR version that upgraded it"
+        )
+    return version
+
+
+def _is_sqlite(conn: Connection) -> bool:
+    return isinstance(conn, sqlite3.Connection)
+
+
+def schema_version(conn: Connection) -> int:
+    """How many migrations the store has: 0 for a new, empty one."""
+    if _is_sqlite(conn):
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        return int(version)
+    if not conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]:
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    if _is_sqlite(conn):
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+    else:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        conn.execute("DELETE FROM schema_version")
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+
+def migration_statements(conn: Connection, version: int) -> list[str]:
+    """Migration ``version + 1`` as statements in the dialect of ``conn``."""
+    script = MIGRATIONS[version]
+    return _statements(script if _is_sqlite(conn) else pg_ddl(script))
+
+
+_PG_TYPES = [
+    # A SQLite row id: a PostgreSQL identity column (explicit values still allowed).
+    (re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+]
+
+
+def pg_ddl(script: str) -> str:
+    """A migration written for SQLite, in PostgreSQL's words: the column types are the
+    only difference in what the migrations use (tested: both schemas have the same
+    tables, columns and indexes)."""
+    for pattern, replacement in _PG_TYPES:
+        script = pattern.sub(replacement, script)
+    return script
 
 
 def _statements(script: str) -> list[str]:

@@ -92,6 +92,9 @@ CORE_CONFS = (
     "udptl.conf",
 )
 
+#: Between the FastAGI addresses of ``${agi_addresses}`` (the dialplan's ``CUT``).
+AGI_ADDRESS_SEPARATOR = "&"
+
 #: Where the IVR's prompts go, under the sounds folder: played as ``pln123/<name>``.
 SOUNDS_SUBDIR = "pln123"
 
@@ -148,6 +151,9 @@ class AsteriskSandbox:
     root: Path | Literal["system"] = field(default_factory=_default_root)
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    #: FastAGI addresses (``host:port``) the dialplan tries in order; empty: only
+    #: ``agi_host:agi_port``.
+    agi_addresses: tuple[str, ...] = ()
     callerbot_port: int = 0
     ami_port: int = 0
     ami_user: str = "pln123"
@@ -278,6 +284,9 @@ class AsteriskSandbox:
         return {
             "agi_host": self.agi_host,
             "agi_port": str(self.agi_port),
+            "agi_addresses": AGI_ADDRESS_SEPARATOR.join(
+                self.agi_addresses or (f"{self.agi_host}:{self.agi_port}",)
+            ),
             "callerbot_port": str(self.callerbot_port),
             "ami_port": str(self.ami_port),
             "ami_user": self.ami_user,

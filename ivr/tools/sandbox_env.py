@@ -71,4 +71,6 @@ def serve_env(settings: Settings, base: dict[str, str] | None = None) -> dict[st
             }
         ),
     )
+    if settings.store.postgres:
+        env["PLN123_STORE__URL"] = settings.store.url.get_secret_value()
     return env

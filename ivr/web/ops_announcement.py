@@ -13,7 +13,6 @@ the audit log (``announcement.set``, ``announcement.end``) by actor ``ops:<login
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +26,7 @@ from ivr.store.announcements import (
     set_announcement,
 )
 from ivr.store.control import ControlError
+from ivr.store.dbapi import Connection
 from ivr.web.ops_control import (
     FIELD_OF_OPTION,
     NO_STORE,
@@ -72,7 +72,7 @@ class OpsAnnouncement:
         self.control.user_of(request)
         now = self.control.site.clock()
 
-        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             active = active_announcement(conn, now)
             return {
                 "now": now,
@@ -99,7 +99,7 @@ class OpsAnnouncement:
         except OutageInvalid as exc:
             invalid(FIELD_OF_OPTION.get(exc.option, ""), str(exc))
 
-        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             added = set_announcement(
                 conn, message=checked.message, until=checked.until, actor=actor, now=now
             )
@@ -117,7 +117,7 @@ class OpsAnnouncement:
         actor = self.control.writer(request)
         now = self.control.site.clock()
 
-        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             return announcement_json(end_announcement(conn, actor, now), now)
 
         try:

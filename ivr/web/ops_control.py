@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -44,6 +43,7 @@ from ivr.store.control import (
     read_audit,
     readable,
 )
+from ivr.store.dbapi import Connection, DatabaseError, store_exists
 from ivr.store.schema import migrate
 from ivr.web import auth
 
@@ -160,10 +160,10 @@ class OpsControl:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    async def store(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def store(self, work: Callable[[Connection], T]) -> T:
         """``work`` on a fresh connection to the call store, in a worker thread."""
         db_path = self.site.db_path
-        if db_path is None or not db_path.exists():
+        if db_path is None or not store_exists(db_path):
             json_error(web.HTTPServiceUnavailable, "no call store yet")
 
         def run() -> T:
@@ -176,7 +176,7 @@ class OpsControl:
 
         try:
             return await asyncio.get_running_loop().run_in_executor(None, run)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             log.error("ops page: control store access failed: %s", exc)
             json_error(web.HTTPServiceUnavailable, "the call store cannot be used now")
 
@@ -204,7 +204,7 @@ class OpsControl:
         self.user_of(request)
         now = self.site.clock()
 
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        def work(conn: Connection) -> list[dict[str, Any]]:
             found = list_outages(conn)
             counts = outage_counts(conn, [o.id for o in found])
             return [outage_json(o, counts[o.id], now) for o in found]
@@ -229,7 +229,7 @@ class OpsControl:
         report = string_field(body, "report")
         now = self.site.clock()
 
-        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             added = declare_outage(
                 conn,
                 units=units,
@@ -258,7 +258,7 @@ class OpsControl:
         outage_id = int(request.match_info["id"])
         now = self.site.clock()
 
-        def work(conn: sqlite3.Connection) -> dict[str, Any] | None:
+        def work(conn: Connection) -> dict[str, Any] | None:
             if get_outage(conn, outage_id) is None:
                 return None
             ended = end_outage(conn, outage_id, actor, now)
@@ -282,7 +282,7 @@ class OpsControl:
             invalid("limit", f"limit must be a whole number from 1 to {AUDIT_MAX}")
         limit = int(text)
 
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        def work(conn: Connection) -> list[dict[str, Any]]:
             return [audit_json(entry) for entry in read_audit(conn, None, limit)]
 
         entries = await self.store(work)

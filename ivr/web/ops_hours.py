@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
@@ -41,6 +40,7 @@ from ivr.domain.hours_overrides import (
 )
 from ivr.domain.outages import OutageInvalid
 from ivr.store.control import ControlError
+from ivr.store.dbapi import Connection
 from ivr.store.hours import (
     add_holiday,
     read_overrides,
@@ -99,7 +99,7 @@ class OpsHours:
         router.add_post("/ops/api/holidays", self.add_holiday)
         router.add_post(r"/ops/api/holidays/{date:\d{4}-\d{2}-\d{2}}/remove", self.remove_holiday)
 
-    def _view(self, conn: sqlite3.Connection, now: float) -> dict[str, Any]:
+    def _view(self, conn: Connection, now: float) -> dict[str, Any]:
         live = live_hours(self.defaults(), read_overrides(conn))
         year = dt.datetime.fromtimestamp(now, dt.UTC).year
         years = (year, year + 1)
@@ -128,13 +128,13 @@ class OpsHours:
         self,
         actor: str,
         what: str,
-        change: Callable[[sqlite3.Connection, LiveHours, str, float], object],
+        change: Callable[[Connection, LiveHours, str, float], object],
         status: int = 200,
     ) -> web.StreamResponse:
         """Run ``change(conn, live, actor, now)`` in the store; answer with the view."""
         now = self.control.site.clock()
 
-        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             change(conn, live_hours(self.defaults(), read_overrides(conn)), actor, now)
             return self._view(conn, now)
 
@@ -170,7 +170,7 @@ class OpsHours:
             invalid("alternative_queue", "alternative_queue must be a string or null")
         flags = {n: _bool_field(body, n) for n in ("always_open", "closed_on_holidays", "callback")}
 
-        def change(conn: sqlite3.Connection, live: LiveHours, actor: str, now: float) -> None:
+        def change(conn: Connection, live: LiveHours, actor: str, now: float) -> None:
             schedule = new_schedule(
                 live,
                 queue,
@@ -195,7 +195,7 @@ class OpsHours:
         zone = string_field(body, "tz", "WIB")
         reason = string_field(body, "reason")
 
-        def change(conn: sqlite3.Connection, live: LiveHours, actor: str, now: float) -> None:
+        def change(conn: Connection, live: LiveHours, actor: str, now: float) -> None:
             name, end, text = check_closure(
                 live, queue, state=state, until=until, zone=zone, reason=reason, now=now
             )
@@ -225,7 +225,7 @@ class OpsHours:
         actor = self.control.writer(request)
         queue = request.match_info["queue"]
 
-        def change(conn: sqlite3.Connection, live: LiveHours, actor: str, now: float) -> None:
+        def change(conn: Connection, live: LiveHours, actor: str, now: float) -> None:
             name = check_queue(live, queue)
             reset_queue(conn, name, defaults=self.defaults(), actor=actor, now=now)
 
@@ -239,7 +239,7 @@ class OpsHours:
         name = string_field(body, "name")
         kind = string_field(body, "kind")
 
-        def change(conn: sqlite3.Connection, live: LiveHours, actor: str, now: float) -> None:
+        def change(conn: Connection, live: LiveHours, actor: str, now: float) -> None:
             holiday = check_new_holiday(live, date=date, name=name, kind=kind, now=now)
             add_holiday(conn, holiday, defaults=self.defaults(), actor=actor, now=now)
 
@@ -250,7 +250,7 @@ class OpsHours:
         actor = self.control.writer(request)
         date = request.match_info["date"]
 
-        def change(conn: sqlite3.Connection, live: LiveHours, actor: str, now: float) -> None:
+        def change(conn: Connection, live: LiveHours, actor: str, now: float) -> None:
             holiday = check_removal(live, date)
             remove_holiday(conn, holiday.date, defaults=self.defaults(), actor=actor, now=now)
 

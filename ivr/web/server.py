@@ -15,7 +15,8 @@ the ops pages, an ops login does not take calls.
 
 Anyone: ``/static/...``, ``/healthz`` and ``/metrics`` (Prometheus text format, no
 login: the server listens on loopback by default, ``[web] host``; if it is opened to
-other machines, keep ``/metrics`` to the scraper at the proxy).
+other machines, keep ``/metrics`` to the scraper at the proxy). In the web process of
+``pln123 serve --workers N`` both speak for every call worker too (:data:`WORKERS`).
 
 Plain HTTP on loopback by default; HTTPS directly with ``[web] tls_cert`` and
 ``tls_key``, or behind a TLS proxy (``[web] behind_tls_proxy``). Logins are throttled,
@@ -29,7 +30,6 @@ import asyncio
 import json
 import logging
 import re
-import sqlite3
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -60,11 +60,15 @@ from ivr.engine.graph import (
 from ivr.engine.library import LibraryHolder
 from ivr.engine.model import Flow
 from ivr.ops.stats import compute_stats
+from ivr.ops.worker_metrics import merged_exposition
 from ivr.screenpop.hub import Message, PopHub
+from ivr.store.calls import connect_read_only
+from ivr.store.dbapi import Connection, DatabaseError, Location, store_exists
 from ivr.web import auth, security
 from ivr.web.ops_announcement import OpsAnnouncement
 from ivr.web.ops_control import OpsControl
 from ivr.web.ops_hours import OpsHours
+from ivr.web.worker_peers import WorkerPeers
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +88,7 @@ class StatsFunction(Protocol):
 
     def __call__(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         since: datetime,
         until: datetime,
         *,
@@ -100,8 +104,9 @@ class OpsSite:
     users: Mapping[str, OpsSettings] = field(default_factory=dict)
     #: The flows in use (None: the page has no flow selector and no graphs).
     library: LibraryHolder | None = None
-    #: The call store; None: ``/ops/api/stats`` answers 503.
-    db_path: Path | None = None
+    #: The call store (a SQLite file or a PostgreSQL URL); None: ``/ops/api/stats``
+    #: answers 503.
+    db_path: Location | None = None
     #: Dates asked for and hours answered are in this zone.
     timezone: str = "Asia/Jakarta"
     #: The flow callers start in: the page draws it first.
@@ -124,6 +129,9 @@ HUB: web.AppKey[PopHub] = web.AppKey("hub", PopHub)
 AGENTS: web.AppKey[Mapping[str, AgentSettings]] = web.AppKey("agents", Mapping)
 HEALTH: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("health")
 OPS: web.AppKey[OpsSite] = web.AppKey("ops", OpsSite)
+#: The call workers of ``pln123 serve --workers N``, set in the web process only:
+#: ``/metrics`` and ``/healthz`` then speak for them too.
+WORKERS: web.AppKey[WorkerPeers] = web.AppKey("workers", WorkerPeers)
 
 NO_STORE = {"Cache-Control": "no-store"}
 #: Seconds between the feed's checks that its session still lives (each also counts as
@@ -317,8 +325,17 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def health(request: web.Request) -> web.StreamResponse:
-    """Is the IVR watching AMI?"""
-    return web.json_response(request.app[HEALTH]())
+    """Is the IVR watching AMI, can it write its store; with call workers of their own
+    (``pln123 serve --workers N``), does each answer and can it write its store: any
+    that does not makes the status ``degraded``."""
+    body = request.app[HEALTH]()
+    peers = request.app.get(WORKERS)
+    if peers is not None:
+        workers = await peers.health()
+        body["workers"] = workers
+        if any(not w["up"] or not w["store"].get("ok", False) for w in workers.values()):
+            body["status"] = "degraded"
+    return web.json_response(body)
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -494,12 +511,9 @@ def stats_span(
     return since, until
 
 
-def _read_only(path: Path) -> sqlite3.Connection:
+def _read_only(location: Location) -> Connection:
     """A connection that can only read the call store."""
-    uri = path.resolve().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=STATS_DB_TIMEOUT, check_same_thread=False)
-    conn.execute("PRAGMA query_only=ON")
-    return conn
+    return connect_read_only(location, int(STATS_DB_TIMEOUT * 1000))
 
 
 async def ops_stats(request: web.Request) -> web.StreamResponse:
@@ -515,7 +529,7 @@ async def ops_stats(request: web.Request) -> web.StreamResponse:
     if flow is not None and site.library is not None and flow not in site.library.current.flows:
         raise _bad_request(f"unknown flow {flow!r}")
     db_path = site.db_path
-    if db_path is None or not db_path.exists():
+    if db_path is None or not store_exists(db_path):
         raise web.HTTPServiceUnavailable(
             text=json.dumps({"error": "no call store yet"}), content_type="application/json"
         )
@@ -531,7 +545,7 @@ async def ops_stats(request: web.Request) -> web.StreamResponse:
     async with site._limit:
         try:
             result = await asyncio.get_running_loop().run_in_executor(None, work)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             log.error("ops page: statistics query failed: %s", exc)
             raise web.HTTPServiceUnavailable(
                 text=json.dumps({"error": "the call store cannot be read now"}),
@@ -636,8 +650,15 @@ async def ops_graph(request: web.Request) -> web.StreamResponse:
 
 
 async def metrics_page(request: web.Request) -> web.StreamResponse:
-    """Prometheus metrics (``pln123_*``), no login: see the module's note."""
+    """Prometheus metrics (``pln123_*``), no login: see the module's note. With call
+    workers of their own, theirs too, each series labelled with its ``worker``."""
     body, content_type = metrics.METRICS.exposition()
+    peers = request.app.get(WORKERS)
+    if peers is not None:
+        texts = await peers.metrics()
+        body = await asyncio.to_thread(
+            merged_exposition, body.decode(), texts, metrics.WEB_FAMILIES
+        )
     response = web.Response(body=body, headers=NO_STORE)
     # aiohttp's content_type= refuses parameters; Prometheus's type carries some.
     response.headers["Content-Type"] = content_type
@@ -705,6 +726,11 @@ class WebServer:
         self._ssl = app[SECURITY].ssl_context if SECURITY in app else None
         self.host = host
         self.port = port
+
+    @property
+    def app(self) -> web.Application:
+        """The application served (its keys may be set until :meth:`start`)."""
+        return self._runner.app
 
     @property
     def scheme(self) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ivr.config import Settings
 from ivr.engine.library import LibraryHolder
+from ivr.screenpop.callback_poll import CallbackPoll
 from ivr.screenpop.hub import PopHub
 from ivr.screenpop.watcher import AmiWatcher
 from ivr.store.health import StoreHealth
@@ -31,11 +32,19 @@ class ScreenPopService:
     """Starts and stops everything the CSOs' and the ops pages need.
 
     ``library`` is the flows in use, which the ops page draws (None: no graphs).
+    ``poll_callbacks``: the flows run in other processes, whose call-back requests
+    reach the pages through the store (:mod:`ivr.screenpop.callback_poll`).
     """
 
-    def __init__(self, settings: Settings, library: LibraryHolder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        library: LibraryHolder | None = None,
+        *,
+        poll_callbacks: bool = False,
+    ) -> None:
         self.settings = settings
-        self.store = PopStore(settings.db_path)
+        self.store = PopStore(settings.store_location)
         self.hub = PopHub(
             self.store,
             settings.agents,
@@ -44,13 +53,14 @@ class ScreenPopService:
             settings.web.recent_hours,
         )
         self.callbacks = HubCallbacks(self.hub)
+        self.callback_poll = CallbackPoll(self.hub) if poll_callbacks else None
         #: The IVR's call store's state, for ``/healthz`` (None: no call store here).
         self.store_health: StoreHealth | None = None
         self.watcher: AmiWatcher | None = None
         self.ops = OpsSite(
             users=settings.ops,
             library=library,
-            db_path=settings.db_path,
+            db_path=settings.store_location,
             timezone=settings.default_timezone,
             default_flow=settings.default_flow,
         )
@@ -75,6 +85,8 @@ class ScreenPopService:
         await self.web.start()
         self.watcher = AmiWatcher(self.settings.ami, self.settings.agents, self.hub)
         self.watcher.start()
+        if self.callback_poll is not None:
+            self.callback_poll.start()
         base = f"{self.web.scheme}://{self.web.host}:{self.web.port}"
         print(f"pln123 screen-pop page on {base}/agent", flush=True)
         if self.settings.ops:
@@ -84,6 +96,8 @@ class ScreenPopService:
         """Stop watching, close the pages, close the store."""
         if self.watcher is not None:
             await self.watcher.close()
+        if self.callback_poll is not None:
+            await self.callback_poll.close()
         await self.hub.close()
         await self.web.stop()
         self.store.close()

@@ -12,8 +12,10 @@ import pytest
 from ivr.backends.demo import seed
 from ivr.config import Settings
 from ivr.prompts.silent import write_silent_prompts
+from ivr.tools.postgres_sandbox import PostgresSandbox
 from ivr.tools.sandbox import AsteriskSandbox, free_port
 from ivr.tools.sandbox_env import sandbox_from_settings, serve_env
+from tests.postgres_fixture import database_name
 from tests.support import IvrProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +47,7 @@ def sandbox_settings(tmp: Path, queue_max_wait: int, **extra: Any) -> Settings:
 def serving(settings: Settings, ready: str) -> Iterator[IvrProcess]:
     """``pln123 serve`` on the demo data for ``settings``, once its log says ``ready``,
     until the generator is closed."""
-    seed(settings.db_path)
+    seed(settings.store_location)
     server = IvrProcess(serve_env(settings), REPO)
     try:
         server.wait_for_log(ready, timeout=30)
@@ -55,10 +57,17 @@ def serving(settings: Settings, ready: str) -> Iterator[IvrProcess]:
 
 
 @pytest.fixture(scope="session")
-def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Ports, secret and database shared by the sandbox, the IVR and the runner.
-    Scenarios with queue_timeout wait 5 s in a queue nobody serves."""
-    return sandbox_settings(tmp_path_factory.mktemp("e2e"), queue_max_wait=5)
+def e2e_settings(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresSandbox
+) -> Settings:
+    """Ports, secret and store shared by the sandbox, the IVR and the runner.
+    Scenarios with queue_timeout wait 5 s in a queue nobody serves.
+
+    The store is PostgreSQL: the scenario suite runs over real Asterisk on it, as
+    production does (the simulator runs it on both stores; the other real-call tests,
+    with settings of their own, run on SQLite)."""
+    url = postgres_server.create_database(database_name("e2e"))
+    return sandbox_settings(tmp_path_factory.mktemp("e2e"), queue_max_wait=5, store={"url": url})
 
 
 def running_sandbox(settings: Settings) -> Iterator[AsteriskSandbox]:
@@ -82,7 +91,7 @@ def asterisk(e2e_settings: Settings) -> Iterator[AsteriskSandbox]:
 @pytest.fixture(scope="session")
 def ivr_server(asterisk: AsteriskSandbox, e2e_settings: Settings) -> Iterator[IvrProcess]:
     """``pln123 serve`` against the sandbox, for the whole session."""
-    seed(e2e_settings.db_path)
+    seed(e2e_settings.store_location)
     env = serve_env(e2e_settings)
     env["PLN123_DYNAMIC_AUDIO_DIR"] = str(asterisk.sounds_dir / "dynamic")
     server = IvrProcess(env, REPO)

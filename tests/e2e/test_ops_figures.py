@@ -4,8 +4,8 @@ and the Prometheus endpoint's counters, which must have moved by the same number
 
 from __future__ import annotations
 
-import sqlite3
 import urllib.request
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from ivr.config import Settings
 from ivr.engine.library import load_library
 from ivr.kit import KIT
 from ivr.ops.stats import compute_stats
+from ivr.store.calls import connect
 from ivr.tools.scenario.model import load_scenario
 from ivr.tools.scenario.via_asterisk import run_scenarios_asterisk
 from tests.flows.test_journeys import EXPECTED_MAIN, EXPECTED_TOTALS, KNOWN_SET
@@ -54,7 +55,7 @@ async def test_the_known_set_as_real_calls(ivr_server: IvrProcess, e2e_settings:
     results = await run_scenarios_asterisk(scenarios, e2e_settings, library, 90.0)
     until = datetime.now(UTC)
     assert [r.problems for r in results] == [[]] * len(KNOWN_SET), "".join(ivr_server.log[-40:])
-    with sqlite3.connect(e2e_settings.db_path) as conn:
+    with closing(connect(e2e_settings.store_location)) as conn:
         figures = compute_stats(conn, since, until)
     for key, value in EXPECTED_TOTALS.items():
         assert figures[key] == value, key

@@ -6,7 +6,7 @@ the pop of the caller who pressed 0."""
 
 from __future__ import annotations
 
-import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +15,7 @@ from ivr.config import Settings
 from ivr.engine.library import load_library
 from ivr.kit import KIT
 from ivr.ops.stats import compute_stats
+from ivr.store.calls import connect
 from ivr.tools.scenario.model import load_scenario
 from ivr.tools.scenario.via_asterisk import run_scenarios_asterisk
 from tests.e2e.conftest import REPO
@@ -45,7 +46,7 @@ async def test_outage_scenarios_as_real_calls(
     assert outage["report_number"] == "G2603010000778"
     assert outage["until"].endswith(" WIB")
 
-    with sqlite3.connect(e2e_settings.db_path) as conn:
+    with closing(connect(e2e_settings.store_location)) as conn:
         figures = compute_stats(conn, started - timedelta(minutes=1), datetime.now(UTC))
     totals = {
         event: sum(row[event] for row in figures["outages"])

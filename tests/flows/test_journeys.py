@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,9 +26,12 @@ from ivr.config import Settings
 from ivr.engine.library import load_library
 from ivr.kit import KIT
 from ivr.ops.stats import compute_stats, waterfall
-from ivr.store.calls import CallStore, read_journey
+from ivr.store.calls import CallStore, connect, read_journey
+from ivr.store.dbapi import Location, is_postgres
+from ivr.store.open import open_call_store
 from ivr.tools.scenario.model import load_scenario
 from ivr.tools.scenario.sim import run_scenario_sim
+from tests.postgres_fixture import database_name
 from tests.support import REPO
 
 SCENARIOS = sorted((REPO / "tests" / "scenarios").glob("*.yaml"))
@@ -89,28 +93,49 @@ KNOWN_SET = [
 ]
 
 
-async def fill_known_store(db: Path) -> None:
+async def fill_known_store(location: Location) -> None:
     """A fresh store with the demo data and the known set's calls, in order."""
-    seed(db)
-    settings = Settings(db_path=db)
+    seed(location)
+    settings = _settings(location)
     library = load_library(REPO / "flows", REPO / "audio", KIT)
-    store, database = CallStore(db), EmbeddedDatabase(db)
+    store = open_call_store(settings)
+    database = EmbeddedDatabase(location, conn=store.connection)
     try:
         for name in KNOWN_SET:
             scenario = load_scenario(REPO / "tests" / "scenarios" / f"{name}.yaml")
             result = await run_scenario_sim(scenario, settings, library, store, database.backends())
             assert result.problems == [], (name, result.problems)
     finally:
+        await store.drain()
         database.close()
         store.close()
 
 
-@pytest.fixture(scope="module")
-def known_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One store holding the known set's calls."""
-    db = tmp_path_factory.mktemp("known") / "calls.sqlite3"
-    asyncio.run(fill_known_store(db))
-    yield db
+def _settings(location: Location) -> Settings:
+    if is_postgres(location):
+        return Settings(store={"url": location})
+    return Settings(db_path=location)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def known_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Location]:
+    """One store holding the known set's calls: a SQLite file, then a PostgreSQL
+    database (the figures must be the same, exactly)."""
+    if request.param == "sqlite":
+        location: Location = tmp_path_factory.mktemp("known") / "calls.sqlite3"
+        asyncio.run(fill_known_store(location))
+        yield location
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = database_name("known_store")
+    location = server.create_database(name)
+    try:
+        asyncio.run(fill_known_store(location))
+        yield location
+    finally:
+        server.drop_database(name)
 
 
 def _today() -> tuple[datetime, datetime]:
@@ -143,9 +168,9 @@ EXPECTED_MAIN = {
 }
 
 
-def test_the_known_set_gives_exact_figures(known_store: Path) -> None:
+def test_the_known_set_gives_exact_figures(known_store: Location) -> None:
     since, until = _today()
-    with sqlite3.connect(known_store) as conn:
+    with closing(connect(known_store)) as conn:
         figures = compute_stats(conn, since, until)
     for key, value in EXPECTED_TOTALS.items():
         assert figures[key] == value, key
@@ -169,9 +194,9 @@ def test_the_known_set_gives_exact_figures(known_store: Path) -> None:
     assert sum(row["calls"] for row in figures["calls_by_hour"]) == 6
 
 
-def test_a_range_or_flow_without_the_calls_counts_none(known_store: Path) -> None:
+def test_a_range_or_flow_without_the_calls_counts_none(known_store: Location) -> None:
     since, _ = _today()
-    with sqlite3.connect(known_store) as conn:
+    with closing(connect(known_store)) as conn:
         before = compute_stats(conn, since - timedelta(days=2), since - timedelta(days=1))
         other = compute_stats(conn, *_today(), flow="periksa")
     assert before["calls"] == 0 and before["flows"] == {}
@@ -179,14 +204,15 @@ def test_a_range_or_flow_without_the_calls_counts_none(known_store: Path) -> Non
     assert other["calls"] == 0
 
 
-def _cli(db: Path, *args: str) -> tuple[int, str]:
-    env = {**os.environ, "PLN123_CONFIG": "", "PLN123_DB_PATH": str(db)}
+def _cli(db: Location, *args: str) -> tuple[int, str]:
+    env = {**os.environ, "PLN123_CONFIG": ""}
+    env["PLN123_STORE__URL" if is_postgres(db) else "PLN123_DB_PATH"] = str(db)
     env["PLN123_FLOWS_DIR"] = str(REPO / "flows")
     result = CliRunner().invoke(cli, ["stats", *args], env=env)
     return result.exit_code, result.output
 
 
-def test_pln123_stats_json_agrees(known_store: Path) -> None:
+def test_pln123_stats_json_agrees(known_store: Location) -> None:
     since, until = _today()
     code, output = _cli(
         known_store, "--since", since.isoformat(), "--until", until.isoformat(), "--json"
@@ -199,7 +225,7 @@ def test_pln123_stats_json_agrees(known_store: Path) -> None:
     assert set(figures["aht_seconds"]) == {"p50", "p90"}
 
 
-def test_pln123_stats_table_and_csv(known_store: Path) -> None:
+def test_pln123_stats_table_and_csv(known_store: Location) -> None:
     since, until = _today()
     code, table = _cli(known_store, "--since", since.isoformat(), "--until", until.isoformat())
     assert code == 0, table
@@ -224,7 +250,9 @@ def test_pln123_stats_table_and_csv(known_store: Path) -> None:
         (["--until", "2026-13-01"], "is not a time"),
     ],
 )
-def test_bad_input_exits_2_with_a_message(known_store: Path, args: list[str], message: str) -> None:
+def test_bad_input_exits_2_with_a_message(
+    known_store: Location, args: list[str], message: str
+) -> None:
     code, output = _cli(known_store, *args)
     assert code == 2
     assert message in output

@@ -1,5 +1,5 @@
-"""Every scenario under tests/scenarios/, in the simulator (the same files run over
-Asterisk in tests/e2e)."""
+"""Every scenario under tests/scenarios/, in the simulator, on each store (SQLite and
+PostgreSQL); the same files run over Asterisk in tests/e2e."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.store.dbapi import Location
 from ivr.tools.scenario.model import load_scenario
 from tests.support import REPO, run_in_simulator
 
@@ -14,8 +15,10 @@ SCENARIOS = sorted((REPO / "tests" / "scenarios").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("file", SCENARIOS, ids=[f.stem for f in SCENARIOS])
-async def test_scenario_in_the_simulator(file: Path, tmp_path: Path) -> None:
-    result = await run_in_simulator(load_scenario(file), tmp_path)
+async def test_scenario_in_the_simulator(
+    file: Path, tmp_path: Path, store_location: Location
+) -> None:
+    result = await run_in_simulator(load_scenario(file), tmp_path, location=store_location)
     assert result.summary is not None
     assert result.problems == []
 

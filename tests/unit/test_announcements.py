@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from ivr.store.announcements import (
 )
 from ivr.store.calls import connect
 from ivr.store.control import ControlError, control_version, read_audit
+from ivr.store.dbapi import Connection, Location, is_postgres
 from ivr.store.schema import migrate
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -40,8 +41,8 @@ FLOOD = "Sehubungan dengan banjir di wilayah Jakarta Timur, petugas kami siaga."
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "var" / "pln123.sqlite3"
+def db(store_location: Location) -> Location:
+    path = store_location
     conn = connect(path)
     migrate(conn)
     conn.close()
@@ -49,7 +50,7 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def conn(db: Path) -> Iterator[sqlite3.Connection]:
+def conn(db: Location) -> Iterator[Connection]:
     opened = connect(db)
     yield opened
     opened.close()
@@ -58,7 +59,7 @@ def conn(db: Path) -> Iterator[sqlite3.Connection]:
 # -- the store --------------------------------------------------------------------------
 
 
-def test_set_replace_end_and_audit(conn: sqlite3.Connection) -> None:
+def test_set_replace_end_and_audit(conn: Connection) -> None:
     assert active_announcement(conn, T0) is None
     first = set_announcement(conn, message=FLOOD, until=T0 + 3600, actor="ops:lina", now=T0)
     assert active_announcement(conn, T0 + 1) == first
@@ -87,7 +88,7 @@ def test_set_replace_end_and_audit(conn: sqlite3.Connection) -> None:
     assert len(read_audit(conn)) == 4
 
 
-def test_it_stops_at_its_end_and_an_expired_one_is_not_ended(conn: sqlite3.Connection) -> None:
+def test_it_stops_at_its_end_and_an_expired_one_is_not_ended(conn: Connection) -> None:
     set_announcement(conn, message=FLOOD, until=T0 + 60, actor="ops:lina", now=T0)
     assert active_announcement(conn, T0 + 59) is not None
     assert active_announcement(conn, T0 + 60) is None
@@ -98,7 +99,7 @@ def test_it_stops_at_its_end_and_an_expired_one_is_not_ended(conn: sqlite3.Conne
     assert [e.action for e in read_audit(conn)] == ["announcement.set", "announcement.set"]
 
 
-def test_the_store_refuses_what_the_checks_would(conn: sqlite3.Connection) -> None:
+def test_the_store_refuses_what_the_checks_would(conn: Connection) -> None:
     with pytest.raises(ControlError):
         set_announcement(conn, message=" ", until=T0 + 60, actor="x", now=T0)
     with pytest.raises(ControlError):
@@ -125,7 +126,7 @@ def test_the_checks_are_the_outage_ones() -> None:
 # -- the board, the port, the action ----------------------------------------------------
 
 
-def test_the_board_sees_a_change_at_its_next_poll(conn: sqlite3.Connection, db: Path) -> None:
+def test_the_board_sees_a_change_at_its_next_poll(conn: Connection, db: Path) -> None:
     board = AnnouncementBoard(db, poll_seconds=2.0)
     assert board.refresh(T0)
     assert board.current(T0) is None
@@ -141,7 +142,7 @@ def test_the_board_sees_a_change_at_its_next_poll(conn: sqlite3.Connection, db: 
     board.close()
 
 
-def test_the_board_keeps_the_last_on_a_store_error(conn: sqlite3.Connection, db: Path) -> None:
+def test_the_board_keeps_the_last_on_a_store_error(conn: Connection, db: Path) -> None:
     set_announcement(conn, message=FLOOD, until=T0 + 100, actor="ops:lina", now=T0)
     board = AnnouncementBoard(db, poll_seconds=0.0)
     board.refresh(T0)
@@ -152,7 +153,7 @@ def test_the_board_keeps_the_last_on_a_store_error(conn: sqlite3.Connection, db:
     board.close()
 
 
-async def test_the_action_sets_the_text_or_says_none(conn: sqlite3.Connection, db: Path) -> None:
+async def test_the_action_sets_the_text_or_says_none(conn: Connection, db: Path) -> None:
     from ivr.backends.guarded import guarded
 
     board = AnnouncementBoard(db, poll_seconds=0.0)
@@ -185,8 +186,9 @@ async def test_the_action_sets_the_text_or_says_none(conn: sqlite3.Connection, d
 # -- the command line -------------------------------------------------------------------
 
 
-def run(db: Path, *args: str) -> Result:
-    env = {**os.environ, "PLN123_CONFIG": "", "PLN123_DB_PATH": str(db)}
+def run(db: Location, *args: str) -> Result:
+    env = {**os.environ, "PLN123_CONFIG": ""}
+    env["PLN123_STORE__URL" if is_postgres(db) else "PLN123_DB_PATH"] = str(db)
     return CliRunner().invoke(cli, list(args), env=env)
 
 
@@ -195,13 +197,13 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(announcement_cli, "_now", lambda: T0)
 
 
-def stored(db: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as opened:
-        return opened.execute("SELECT * FROM announcements").fetchall()
+def stored(db: Location) -> list[tuple[object, ...]]:
+    with closing(connect(db)) as opened:
+        return opened.execute("SELECT * FROM announcements ORDER BY id").fetchall()
 
 
 @pytest.mark.usefixtures("fixed_clock")
-def test_cli_set_show_replace_end(db: Path) -> None:
+def test_cli_set_show_replace_end(db: Location) -> None:
     assert run(db, "announcement", "show").output == "no announcement\n"
     assert run(db, "announcement", "show", "--json").output == "null\n"
     result = run(db, "announcement", "set", "--message", FLOOD, "--until", "15:00", "--by", "rina")
@@ -256,7 +258,7 @@ BAD = [
 
 @pytest.mark.usefixtures("fixed_clock")
 @pytest.mark.parametrize(("args", "says"), BAD, ids=[says for _, says in BAD])
-def test_cli_bad_input_exits_2_and_stores_nothing(db: Path, args: list[str], says: str) -> None:
+def test_cli_bad_input_exits_2_and_stores_nothing(db: Location, args: list[str], says: str) -> None:
     result = run(db, "announcement", *args)
     assert result.exit_code == 2, result.output
     assert result.stdout == ""

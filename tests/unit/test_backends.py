@@ -6,10 +6,11 @@ import asyncio
 import json
 import logging
 import re
-import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,8 +28,10 @@ from ivr.backends.ports import (
 )
 from ivr.backends.sqlite_base import WIB, open_database
 from ivr.domain.periksa import WO_AUTODISPATCH, WO_KWH_PERIKSA
-from ivr.store.calls import CallStore, connect, read_summary
-from ivr.store.schema import MIGRATIONS, migrate
+from ivr.store.calls import CallStore, connect, connect_sqlite, read_summary
+from ivr.store.dbapi import Location, is_postgres
+from ivr.store.pg_calls import PgCallStore
+from ivr.store.schema import MIGRATIONS, migrate, schema_version
 from tests.support import numbers_from_threads
 
 NUMBER = re.compile(r"G\d{13}")
@@ -46,8 +49,9 @@ DIAGNOSIS = {
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "ivr.db"
+def db_path(store_location: Location) -> Location:
+    """Each store in turn: the embedded backends run on both."""
+    return store_location
 
 
 @pytest.fixture
@@ -79,23 +83,22 @@ def request(**changes: object) -> ReportRequest:
     return ReportRequest(**values)  # type: ignore[arg-type]
 
 
-def row(path: Path, number: str) -> sqlite3.Row:
+def row(path: Location, number: str) -> dict[str, Any]:
     conn = connect(path)
-    conn.row_factory = sqlite3.Row
     try:
-        found: sqlite3.Row | None = conn.execute(
-            "SELECT * FROM reports WHERE number = ?", (number,)
-        ).fetchone()
+        cursor = conn.execute("SELECT * FROM reports WHERE number = ?", (number,))
+        found = cursor.fetchone()
+        names = [column[0] for column in cursor.description]
     finally:
         conn.close()
     assert found is not None
-    return found
+    return dict(zip(names, found, strict=True))
 
 
 # --- seed ------------------------------------------------------------------------------
 
 
-def counts(path: Path) -> tuple[int, ...]:
+def counts(path: Location) -> tuple[int, ...]:
     conn = connect(path)
     try:
         return tuple(
@@ -106,7 +109,7 @@ def counts(path: Path) -> tuple[int, ...]:
         conn.close()
 
 
-def test_seed_is_idempotent_and_restores_the_demo(db_path: Path) -> None:
+def test_seed_is_idempotent_and_restores_the_demo(db_path: Location) -> None:
     summary = demo.seed(db_path)
     assert f"{len(demo.CUSTOMERS)} customers" in summary and "4 open" in summary
     assert f"{len(demo.CALLERS)} CRM callers" in summary
@@ -192,7 +195,7 @@ async def test_crm_pstn_and_unknown(backends: Backends) -> None:
 # --- APKT ------------------------------------------------------------------------------
 
 
-async def test_create_report_stores_every_field(db_path: Path, backends: Backends) -> None:
+async def test_create_report_stores_every_field(db_path: Location, backends: Backends) -> None:
     form = request(
         caller_number="+6281234567890",
         padam_at="2026-05-01 19:30",
@@ -230,7 +233,7 @@ async def test_report_numbers_unique_under_concurrency(backends: Backends) -> No
     assert sorted(int(number[7:]) for number in numbers) == list(range(1, 51))
 
 
-def test_report_numbers_unique_across_connections_and_threads(db_path: Path) -> None:
+def test_report_numbers_unique_across_connections_and_threads(db_path: Location) -> None:
     demo.seed(db_path)
 
     async def make(backends: Backends) -> str:
@@ -334,9 +337,9 @@ async def test_mobile_number_finds_report(db: EmbeddedDatabase) -> None:
 
 
 async def test_closed_issue_is_stored_and_joins_its_call(
-    db_path: Path, db: EmbeddedDatabase
+    db_path: Location, db: EmbeddedDatabase
 ) -> None:
-    store = CallStore(db_path)
+    store = call_store(db_path)
     try:
         await store.start_call("c-issue", "main", "+6281234567890", "Local/x", "1.1")
         issue = ClosedIssue(
@@ -350,7 +353,7 @@ async def test_closed_issue_is_stored_and_joins_its_call(
         first = await guarded(db.backends(), timeout=1.0).apkt.close_issue(issue)
         second = await EmbeddedApkt(db.conn).close_issue(issue)
         assert int(second) == int(first) + 1
-        with sqlite3.connect(db_path) as conn:
+        with closing(connect(db_path)) as conn:
             stored = conn.execute(
                 "SELECT caller_number, idpel FROM apkt_issues WHERE id = ?", (int(first),)
             ).fetchone()
@@ -359,10 +362,11 @@ async def test_closed_issue_is_stored_and_joins_its_call(
         assert summary is not None
         assert summary.issues == ["New PLN Mobile - Lupa password"] * 2
     finally:
+        await store.drain()
         store.close()
 
 
-async def test_sqlite_errors_become_backend_errors(db_path: Path) -> None:
+async def test_store_errors_become_backend_errors(db_path: Location) -> None:
     database = EmbeddedDatabase(db_path)
     backends = database.backends()
     database.close()
@@ -383,7 +387,14 @@ def test_unopenable_file_is_a_backend_error(tmp_path: Path) -> None:
 # --- the call store on the same file ---------------------------------------------------
 
 
-async def call_then_report(store: CallStore, backends: Backends, path: Path) -> None:
+def call_store(location: Location) -> CallStore:
+    """The call store on ``location``, as ``pln123 serve`` opens it."""
+    if is_postgres(location):
+        return PgCallStore(str(location))
+    return CallStore(Path(location))
+
+
+async def call_then_report(store: CallStore, backends: Backends, path: Location) -> None:
     await store.start_call("call-1", "periksa", "081234567890", "PJSIP/x", "1.1")
     report = await backends.apkt.create_report(request(call_id="call-1"))
     summary = read_summary(store._conn, "call-1")
@@ -392,35 +403,38 @@ async def call_then_report(store: CallStore, backends: Backends, path: Path) -> 
     assert row(path, report.number)["call_id"] == "call-1"
     conn = connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert schema_version(conn) == len(MIGRATIONS)
     finally:
         conn.close()
 
 
-async def test_call_store_first_then_backends(db_path: Path) -> None:
-    store = CallStore(db_path)
+async def test_call_store_first_then_backends(db_path: Location) -> None:
+    store = call_store(db_path)
     database = EmbeddedDatabase(db_path)
     try:
         await call_then_report(store, database.backends(), db_path)
     finally:
+        await store.drain()
         database.close()
         store.close()
 
 
-async def test_backends_first_then_call_store(db_path: Path) -> None:
+async def test_backends_first_then_call_store(db_path: Location) -> None:
     database = EmbeddedDatabase(db_path)
     demo.seed(db_path)
-    store = CallStore(db_path)
+    store = call_store(db_path)
     try:
         await call_then_report(store, database.backends(), db_path)
         assert await database.backends().customers.find("14212345678") is not None
     finally:
+        await store.drain()
         store.close()
         database.close()
 
 
-async def test_file_from_before_migration_2_is_upgraded(db_path: Path) -> None:
-    conn = connect(db_path)
+async def test_file_from_before_migration_2_is_upgraded(tmp_path: Path) -> None:
+    db_path = tmp_path / "ivr.db"
+    conn = connect_sqlite(db_path)
     conn.executescript(f"BEGIN; {MIGRATIONS[0]}; PRAGMA user_version = 1; COMMIT;")
     conn.execute(
         "INSERT INTO reports (number, wo_type, problem_text, created_at)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ from ivr.kit import KIT
 from ivr.steps import queue_hours
 from ivr.store.calls import connect
 from ivr.store.control import ControlError, control_version, read_audit
+from ivr.store.dbapi import Connection, Location
 from ivr.store.hours import (
     HoursBoard,
     add_holiday,
@@ -50,17 +51,18 @@ MONDAY_13 = dt.datetime(2026, 3, 2, 13, 0, tzinfo=WIB).timestamp()
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> sqlite3.Connection:
-    connection = connect(tmp_path / "calls.sqlite3")
+def conn(store_location: Location) -> Iterator[Connection]:
+    connection = connect(store_location)
     migrate(connection)
-    return connection
+    yield connection
+    connection.close()
 
 
-def live(conn: sqlite3.Connection):  # type: ignore[no-untyped-def]
+def live(conn: Connection):  # type: ignore[no-untyped-def]
     return live_hours(DEFAULTS, read_overrides(conn))
 
 
-def test_close_until_then_opens_as_its_hours_say(conn: sqlite3.Connection) -> None:
+def test_close_until_then_opens_as_its_hours_say(conn: Connection) -> None:
     assert live(conn).is_open("tambah_daya", MONDAY_10)
     version = control_version(conn)
     record = set_closure(
@@ -84,7 +86,7 @@ def test_close_until_then_opens_as_its_hours_say(conn: sqlite3.Connection) -> No
     assert entry.before["state"] is None and entry.after["state"] == "closed"
 
 
-def test_set_hours_reset_and_the_audit_shows_what_moved(conn: sqlite3.Connection) -> None:
+def test_set_hours_reset_and_the_audit_shows_what_moved(conn: Connection) -> None:
     saturday_13 = dt.datetime(2026, 3, 7, 13, 0, tzinfo=WIB)
     assert not live(conn).is_open("umum", saturday_13)
     schedule = new_schedule(live(conn), "umum", days={"sabtu": "08:00-14:00"})
@@ -109,7 +111,7 @@ def test_set_hours_reset_and_the_audit_shows_what_moved(conn: sqlite3.Connection
         reset_queue(conn, "umum", defaults=DEFAULTS, actor="budi", now=T0 + 60)
 
 
-def test_holidays_added_and_removed(conn: sqlite3.Connection) -> None:
+def test_holidays_added_and_removed(conn: Connection) -> None:
     extra = check_new_holiday(
         live(conn), date="2026-03-02", name="Cuti bersama tambahan", kind="cuti_bersama", now=T0
     )
@@ -169,7 +171,7 @@ def test_holidays_added_and_removed(conn: sqlite3.Connection) -> None:
         ),
     ],
 )
-def test_bad_changes_name_the_option(conn: sqlite3.Connection, change, option: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_changes_name_the_option(conn: Connection, change, option: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(OutageInvalid) as raised:
         change(live(conn))
     assert raised.value.option == option

@@ -30,6 +30,7 @@ from ivr.engine.model import InputNode
 from ivr.engine.port import Outcome as CallOutcome
 from ivr.kit import KIT
 from ivr.ops.live import MetricsWatcher
+from ivr.ops.worker_metrics import merged_exposition
 from ivr.prompts.catalogue import PromptCatalogue, PromptEntry
 from ivr.sim.port import SimPort
 from ivr.store.calls import CallStore
@@ -174,7 +175,9 @@ def families_samples(body: bytes) -> Iterator[Any]:
 
 
 def exposed_samples() -> list[Any]:
-    """Every sample a process's ``/metrics`` shows once each metric has a sample.
+    """Every sample ``/metrics`` shows once each metric has a sample: as the web process
+    of ``pln123 serve --workers N`` shows them (a call worker's series labelled with its
+    ``worker``, and which workers answered), a superset of one process's.
 
     A metric with labels shows nothing before its first sample, so each is recorded
     once here; a metric added to :class:`~ivr.metrics.Metrics` without a line here
@@ -189,7 +192,8 @@ def exposed_samples() -> list[Any]:
     m.agi_command_seconds.observe(0.002)
     m.backend_seconds.labels("CRM caller lookup", "ok").observe(0.01)
     m.queue_waiting.labels("umum").set(2)
-    body, _ = m.exposition()
+    text = m.exposition()[0].decode()
+    body = merged_exposition(text, {"agi-1": text}, metrics.WEB_FAMILIES)
     families = list(text_string_to_metric_families(body.decode()))
     silent = [family.name for family in families if not family.samples]
     assert not silent, f"record a sample of {silent} in exposed_samples()"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +46,7 @@ from ivr.store.control import (
     record_outage_event,
     transaction,
 )
+from ivr.store.dbapi import Connection, Location
 from ivr.store.schema import migrate
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -73,14 +73,14 @@ def outage(**fields: object) -> Outage:
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = connect(tmp_path / "store.sqlite3")
+def conn(store_location: Location) -> Iterator[Connection]:
+    connection = connect(store_location)
     migrate(connection)
     yield connection
     connection.close()
 
 
-def add(conn: sqlite3.Connection, now: float = T0, **fields: object) -> int:
+def add(conn: Connection, now: float = T0, **fields: object) -> int:
     values: dict[str, object] = {
         "units": ["UP3 Bulungan"],
         "area_codes": ["021"],
@@ -252,7 +252,7 @@ def test_check_new_outage_whole() -> None:
 # -- store --------------------------------------------------------------------------------
 
 
-def test_add_list_end_round_trip_with_audit(conn: sqlite3.Connection) -> None:
+def test_add_list_end_round_trip_with_audit(conn: Connection) -> None:
     assert control_version(conn) == 0
     first = add(conn, report_number="G99")
     assert control_version(conn) == 1
@@ -288,7 +288,7 @@ def test_add_list_end_round_trip_with_audit(conn: sqlite3.Connection) -> None:
     assert read_audit(conn, limit=1) == [end_row]
 
 
-def test_end_refuses_unknown_ended_and_expired(conn: sqlite3.Connection) -> None:
+def test_end_refuses_unknown_ended_and_expired(conn: Connection) -> None:
     first = add(conn)
     with pytest.raises(ControlError, match="no outage 99"):
         end_outage(conn, 99, "cli:ops", T0)
@@ -303,7 +303,7 @@ def test_end_refuses_unknown_ended_and_expired(conn: sqlite3.Connection) -> None
     assert not conn.in_transaction
 
 
-def test_active_outages(conn: sqlite3.Connection) -> None:
+def test_active_outages(conn: Connection) -> None:
     now_on = add(conn)
     later = add(conn, starts_at=T0 + 3600)
     ended = add(conn)
@@ -315,7 +315,7 @@ def test_active_outages(conn: sqlite3.Connection) -> None:
     assert [o.id for o in active_outages(conn, T15)] == []
 
 
-def test_add_refuses_no_unit_or_until_before_start(conn: sqlite3.Connection) -> None:
+def test_add_refuses_no_unit_or_until_before_start(conn: Connection) -> None:
     with pytest.raises(ControlError):
         add(conn, units=[])
     with pytest.raises(ControlError):
@@ -323,7 +323,7 @@ def test_add_refuses_no_unit_or_until_before_start(conn: sqlite3.Connection) -> 
     assert list_outages(conn) == [] and control_version(conn) == 0
 
 
-def test_outage_counts_once_per_call_and_zeros(conn: sqlite3.Connection) -> None:
+def test_outage_counts_once_per_call_and_zeros(conn: Connection) -> None:
     first, second, quiet = add(conn), add(conn), add(conn)
     assert record_outage_event(conn, first, "call-1", "heard", T0)
     assert not record_outage_event(conn, first, "call-1", "heard", T0 + 5)  # once per call
@@ -345,7 +345,7 @@ def test_outage_counts_once_per_call_and_zeros(conn: sqlite3.Connection) -> None
     assert control_version(conn) == 3  # events are no control change
 
 
-def test_record_audit_alone_and_inside_a_change(conn: sqlite3.Connection) -> None:
+def test_record_audit_alone_and_inside_a_change(conn: Connection) -> None:
     record_audit(conn, "cli:ops", "hours.set", "hours:umum", None, {"open": "07:00"}, T0)
     assert control_version(conn) == 1
     with pytest.raises(RuntimeError), transaction(conn):
@@ -356,7 +356,7 @@ def test_record_audit_alone_and_inside_a_change(conn: sqlite3.Connection) -> Non
     assert (entry.action, entry.before, entry.after) == ("hours.set", None, {"open": "07:00"})
 
 
-def test_audit_holds_no_phone_number(conn: sqlite3.Connection) -> None:
+def test_audit_holds_no_phone_number(conn: Connection) -> None:
     first = add(conn)
     record_outage_event(conn, first, "call-1", "heard", T0)
     end_outage(conn, first, "cli:ops", T0 + 1)
@@ -369,11 +369,11 @@ def test_audit_holds_no_phone_number(conn: sqlite3.Connection) -> None:
 
 
 @pytest.fixture
-def store_path(tmp_path: Path, conn: sqlite3.Connection) -> Path:
-    return tmp_path / "store.sqlite3"
+def store_path(store_location: Location, conn: Connection) -> Location:
+    return store_location
 
 
-def test_board_sees_a_new_outage_after_refresh(conn: sqlite3.Connection, store_path: Path) -> None:
+def test_board_sees_a_new_outage_after_refresh(conn: Connection, store_path: Location) -> None:
     board = OutageBoard(store_path, poll_seconds=2.0)
     assert board.refresh(T0)
     assert board.covering("UP3 Bulungan", "", T0) is None
@@ -394,7 +394,7 @@ def test_board_sees_a_new_outage_after_refresh(conn: sqlite3.Connection, store_p
     board.close()
 
 
-def test_board_ignores_ended_and_expired(conn: sqlite3.Connection, store_path: Path) -> None:
+def test_board_ignores_ended_and_expired(conn: Connection, store_path: Location) -> None:
     board = OutageBoard(store_path, poll_seconds=0.0)
     long = add(conn, units=["UP3 Bulungan"], area_codes=[])
     add(conn, units=["ULP Kuta"], area_codes=["0361"], until=T0 + 20)
@@ -413,7 +413,7 @@ def test_board_ignores_ended_and_expired(conn: sqlite3.Connection, store_path: P
 
 
 def test_board_prefers_the_newest_and_picks_up_a_scheduled_one(
-    conn: sqlite3.Connection, store_path: Path
+    conn: Connection, store_path: Location
 ) -> None:
     old = add(conn, units=["UP3 Bulungan"])
     new = add(conn, units=["ULP Kebayoran Baru"])
@@ -428,7 +428,7 @@ def test_board_prefers_the_newest_and_picks_up_a_scheduled_one(
     board.close()
 
 
-def test_board_rereads_every_thirty_seconds(conn: sqlite3.Connection, store_path: Path) -> None:
+def test_board_rereads_every_thirty_seconds(conn: Connection, store_path: Location) -> None:
     board = OutageBoard(store_path, poll_seconds=0.0, reread_seconds=30.0)
     assert board.refresh(T0)
     assert not board.refresh(T0 + 29)
@@ -436,7 +436,7 @@ def test_board_rereads_every_thirty_seconds(conn: sqlite3.Connection, store_path
 
 
 def test_board_keeps_the_last_list_on_a_store_error(
-    conn: sqlite3.Connection, store_path: Path, caplog: pytest.LogCaptureFixture
+    conn: Connection, store_path: Location, caplog: pytest.LogCaptureFixture
 ) -> None:
     add(conn)
     board = OutageBoard(store_path, poll_seconds=0.0)

@@ -23,6 +23,7 @@ from ivr.privacy.person import Person, SelectorError, erase_person, export_perso
 from ivr.privacy.retention import BATCH_PAUSE, ERASED, RetentionSweeper, erase_expired
 from ivr.store.calls import connect
 from ivr.store.control import read_audit
+from ivr.store.dbapi import Connection, Location
 from ivr.store.schema import migrate
 from tests.flows.test_journeys import fill_known_store
 
@@ -32,15 +33,16 @@ NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = connect(tmp_path / "calls.sqlite3")
+def conn(store_location: Location) -> Iterator[Connection]:
+    """Each store in turn: retention and erasure run the same on both."""
+    connection = connect(store_location)
     migrate(connection)
     yield connection
     connection.close()
 
 
 def add_call(
-    conn: sqlite3.Connection,
+    conn: Connection,
     call_id: str,
     at: float,
     *,
@@ -112,13 +114,15 @@ def add_call(
     )
     cursor = conn.execute(
         "INSERT INTO itsm_tickets (call_id, status, summary, description, caller_number,"
-        " fields, created_at) VALUES (?, 'Logged', 'Login', 'Nama: Budi', ?, '{\"a\": 1}', ?)",
+        " fields, created_at) VALUES (?, 'Logged', 'Login', 'Nama: Budi', ?, '{\"a\": 1}', ?)"
+        " RETURNING number",
         (call_id, phone_key(caller), started),
     )
+    (ticket,) = cursor.fetchone()
     conn.execute(
         "INSERT INTO itsm_activity (ticket, call_id, event, note, created_at)"
         " VALUES (?, ?, 'catatan', 'hubungi 0812', ?)",
-        (cursor.lastrowid, call_id, started),
+        (ticket, call_id, started),
     )
     conn.execute(
         "INSERT INTO ap2t_registrations (number, call_id, idpel, target_power_va, fields,"
@@ -127,7 +131,7 @@ def add_call(
     )
 
 
-def personal(conn: sqlite3.Connection, call_id: str) -> dict[str, object]:
+def personal(conn: Connection, call_id: str) -> dict[str, object]:
     """What the store holds of one call that is personal."""
     return {
         "call": conn.execute(
@@ -185,7 +189,7 @@ ERASED_CALL = {
 # -- retention -----------------------------------------------------------------------------
 
 
-def test_retention_erases_exactly_what_is_older(conn: sqlite3.Connection) -> None:
+def test_retention_erases_exactly_what_is_older(conn: Connection) -> None:
     add_call(conn, "old", NOW - 30 * DAY - 1)
     add_call(conn, "new", NOW - 30 * DAY + 1, caller="0215551234", idpel="111122223333")
     kept = personal(conn, "new")
@@ -215,7 +219,7 @@ def test_retention_erases_exactly_what_is_older(conn: sqlite3.Connection) -> Non
     assert personal(conn, "new") == ERASED_CALL
 
 
-def test_retention_zero_keeps_everything(conn: sqlite3.Connection) -> None:
+def test_retention_zero_keeps_everything(conn: Connection) -> None:
     add_call(conn, "old", NOW - 3000 * DAY)
     assert set(erase_expired(conn, 0, NOW).values()) == {0}
     assert personal(conn, "old")["call"] == (
@@ -227,7 +231,7 @@ def test_retention_zero_keeps_everything(conn: sqlite3.Connection) -> None:
 
 
 def test_orphan_deliveries_and_callbacks_expire_by_their_own_time(
-    conn: sqlite3.Connection,
+    conn: Connection,
 ) -> None:
     """A pop for a call that bypassed the IVR, and a call-back without a call record."""
     conn.execute(
@@ -253,7 +257,7 @@ def test_orphan_deliveries_and_callbacks_expire_by_their_own_time(
     ]
 
 
-def test_batches_are_small_transactions(conn: sqlite3.Connection) -> None:
+def test_batches_are_small_transactions(conn: Connection) -> None:
     """1,000 calls with all their records go in batches of 100, each well under the
     20 ms the serving IVR may wait for the write lock (generous bound for slow CI)."""
     conn.execute("BEGIN")
@@ -296,7 +300,7 @@ async def test_the_known_set_counts_the_same_after_erasure(tmp_path: Path) -> No
     [(3, 7), (200, 1)],  # hourly-ish sweeps; one sweep of 240 batches (the window forgets)
 )
 def test_true_containment_survives_sweeps_in_any_batches(
-    conn: sqlite3.Connection, sweep_hours: int, batch_calls: int
+    conn: Connection, sweep_hours: int, batch_calls: int
 ) -> None:
     """Random calls of a few callers over five days (shared numbers and IDPELs, calls
     at the same moment), erased by hourly sweeps in odd-sized batches: once all are
@@ -375,7 +379,7 @@ def test_the_setting() -> None:
 
 
 @pytest.fixture
-def people(conn: sqlite3.Connection) -> sqlite3.Connection:
+def people(conn: Connection) -> Connection:
     """Budi's two calls (his mobile; once about his IDPEL), Siti's call in which she gave
     Budi's number for the call back, and master data of both."""
     add_call(conn, "budi1", NOW - DAY, caller="+6281234567890", idpel="532112345678")
@@ -412,7 +416,7 @@ def people(conn: sqlite3.Connection) -> sqlite3.Connection:
         "81234567890",
     ],
 )
-def test_export_finds_a_person_by_any_phone_format(people: sqlite3.Connection, phone: str) -> None:
+def test_export_finds_a_person_by_any_phone_format(people: Connection, phone: str) -> None:
     data = export_person(people, Person.of(phone, None), NOW)
     assert data["selector"] == {"phone": "081234567890"}
     assert [call["id"] for call in data["calls"]] == ["budi1", "budi2"]
@@ -432,7 +436,7 @@ def test_export_finds_a_person_by_any_phone_format(people: sqlite3.Connection, p
     assert "siti" not in json.dumps(data["calls"])
 
 
-def test_export_finds_a_customer_by_idpel(people: sqlite3.Connection) -> None:
+def test_export_finds_a_customer_by_idpel(people: Connection) -> None:
     data = export_person(people, Person.of(None, "5321 1234 5678"), NOW)
     assert data["selector"] == {"idpel": "532112345678"}
     assert [call["id"] for call in data["calls"]] == ["budi1"]
@@ -441,7 +445,7 @@ def test_export_finds_a_customer_by_idpel(people: sqlite3.Connection) -> None:
     assert [r["number"] for r in data["master_data"]["reports"]] == ["G2502200000045"]
 
 
-def test_erase_removes_a_person_everywhere_but_master_data(people: sqlite3.Connection) -> None:
+def test_erase_removes_a_person_everywhere_but_master_data(people: Connection) -> None:
     siti = personal(people, "siti")
     counts = erase_person(people, Person.of("+62 812-3456-7890", None), actor="cli:dpo", now=NOW)
     assert counts["calls"] == 2
@@ -476,7 +480,7 @@ def test_erase_removes_a_person_everywhere_but_master_data(people: sqlite3.Conne
     assert by_idpel["calls"] == [] and by_idpel["mentions"] == {}
 
 
-def test_erase_by_idpel(people: sqlite3.Connection) -> None:
+def test_erase_by_idpel(people: Connection) -> None:
     counts = erase_person(people, Person.of(None, "532112345678"), actor="cli:dpo", now=NOW)
     assert counts["calls"] == 1
     assert personal(people, "budi1") == ERASED_CALL

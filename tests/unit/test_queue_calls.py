@@ -4,7 +4,6 @@ the per-queue figures, fed with events shaped as Asterisk sends them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from ivr import metrics
 from ivr.agi import variables as var
 from ivr.asterisk.ami import AmiEvent
 from ivr.store.calls import connect
+from ivr.store.dbapi import Location
 from ivr.store.queue_calls import POP_ID_VARIABLE, QueueLog, percentile, queue_stats
 
 T0 = 1_700_000_000.0
@@ -70,12 +70,13 @@ def fresh_metrics() -> None:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "calls.sqlite3"
+def db_path(store_location: Location) -> Location:
+    """Each store in turn: the queue side is counted the same on both."""
+    return store_location
 
 
 @pytest.fixture
-def queue_log(db_path: Path) -> Iterator[QueueLog]:
+def queue_log(db_path: Location) -> Iterator[QueueLog]:
     log = QueueLog(db_path)
     try:
         yield log
@@ -84,7 +85,7 @@ def queue_log(db_path: Path) -> Iterator[QueueLog]:
 
 
 def stats(
-    db_path: Path, since: float = T0 - 3600, until: float = T0 + 3600
+    db_path: Location, since: float = T0 - 3600, until: float = T0 + 3600
 ) -> dict[str, dict[str, Any]]:
     conn = connect(db_path)
     try:
@@ -93,7 +94,7 @@ def stats(
         conn.close()
 
 
-def rows(db_path: Path) -> dict[str, tuple[object, ...]]:
+def rows(db_path: Location) -> dict[str, tuple[object, ...]]:
     conn = connect(db_path)
     try:
         found = conn.execute(
@@ -141,7 +142,7 @@ def test_the_pop_id_variable_is_the_one_the_ivr_sets() -> None:
 # -- the log ---------------------------------------------------------------------------
 
 
-def test_an_answered_caller(queue_log: QueueLog, db_path: Path) -> None:
+def test_an_answered_caller(queue_log: QueueLog, db_path: Location) -> None:
     queue_log.handle(join("u1", "periksa", T0, pop_id="call-1"))
     assert gauge("periksa") == 1
     queue_log.handle(connect_("u1", "periksa", T0 + 12.5, hold=12))
@@ -155,7 +156,7 @@ def test_an_answered_caller(queue_log: QueueLog, db_path: Path) -> None:
     }
 
 
-def test_leave_before_connect_counts_once(queue_log: QueueLog, db_path: Path) -> None:
+def test_leave_before_connect_counts_once(queue_log: QueueLog, db_path: Location) -> None:
     """app_queue takes the caller out of the queue before it publishes AgentConnect."""
     queue_log.handle(join("u1", "periksa", T0))
     queue_log.handle(join("u2", "periksa", T0 + 1))
@@ -167,7 +168,9 @@ def test_leave_before_connect_counts_once(queue_log: QueueLog, db_path: Path) ->
     assert stats(db_path)["periksa"]["answered"] == 1
 
 
-def test_an_abandoned_caller_is_kept_out_of_the_waits(queue_log: QueueLog, db_path: Path) -> None:
+def test_an_abandoned_caller_is_kept_out_of_the_waits(
+    queue_log: QueueLog, db_path: Location
+) -> None:
     queue_log.handle(join("u1", "pln_mobile", T0))
     queue_log.handle(join("u2", "pln_mobile", T0 + 1))
     queue_log.handle(abandon("u1", "pln_mobile", T0 + 30, hold=30))
@@ -181,7 +184,7 @@ def test_an_abandoned_caller_is_kept_out_of_the_waits(queue_log: QueueLog, db_pa
     }
 
 
-def test_events_seen_twice_count_once(queue_log: QueueLog, db_path: Path) -> None:
+def test_events_seen_twice_count_once(queue_log: QueueLog, db_path: Location) -> None:
     """After an AMI reconnect the same event may come again: nothing changes."""
     for _ in range(2):
         queue_log.handle(join("u1", "periksa", T0))
@@ -208,7 +211,7 @@ def test_events_seen_twice_count_once(queue_log: QueueLog, db_path: Path) -> Non
 
 
 def test_a_caller_who_rejoins_after_the_call_back_offer_is_one_caller(
-    queue_log: QueueLog, db_path: Path
+    queue_log: QueueLog, db_path: Location
 ) -> None:
     """queue_max_wait ran out (leave), the caller chose to wait on (join again): one
     caller, whose wait runs from the first join; HoldTime would count from the second."""
@@ -223,7 +226,9 @@ def test_a_caller_who_rejoins_after_the_call_back_offer_is_one_caller(
     assert stats(db_path)["tambah_daya"]["joined"] == 1
 
 
-def test_a_caller_who_left_without_answer_or_abandon(queue_log: QueueLog, db_path: Path) -> None:
+def test_a_caller_who_left_without_answer_or_abandon(
+    queue_log: QueueLog, db_path: Location
+) -> None:
     queue_log.handle(join("u1", "tambah_daya", T0))
     queue_log.handle(leave("u1", "tambah_daya", T0 + 5))
     assert gauge("tambah_daya") == 0
@@ -238,14 +243,14 @@ def test_a_caller_who_left_without_answer_or_abandon(queue_log: QueueLog, db_pat
     }
 
 
-def test_an_answer_whose_join_was_not_seen(queue_log: QueueLog, db_path: Path) -> None:
+def test_an_answer_whose_join_was_not_seen(queue_log: QueueLog, db_path: Location) -> None:
     """The IVR started while the caller waited: the join is put back by HoldTime."""
     queue_log.handle(connect_("u1", "umum", T0 + 40, hold=40))
     assert rows(db_path) == {"u1": ("umum", "", T0, T0 + 40, None, 40.0)}
     assert stats(db_path)["umum"]["wait_p50"] == 40.0
 
 
-def test_stats_window_and_percentiles(queue_log: QueueLog, db_path: Path) -> None:
+def test_stats_window_and_percentiles(queue_log: QueueLog, db_path: Location) -> None:
     waits = [5, 1, 9, 3, 7, 2, 8, 4, 10, 6]
     for index, wait in enumerate(waits):
         uniqueid = f"p{index}"
@@ -282,7 +287,7 @@ def test_stats_window_and_percentiles(queue_log: QueueLog, db_path: Path) -> Non
 
 
 def test_other_events_and_events_without_a_caller_are_ignored(
-    queue_log: QueueLog, db_path: Path
+    queue_log: QueueLog, db_path: Location
 ) -> None:
     queue_log.handle(AmiEvent.from_message({"Event": "Newchannel", "Uniqueid": "u1"}))
     queue_log.handle(AmiEvent.from_message({"Event": "QueueCallerJoin", "Queue": "umum"}))

@@ -4,7 +4,6 @@ unprivileged and hardened, and check its health on a route the web server has.""
 from __future__ import annotations
 
 import configparser
-import re
 import shlex
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from ivr.cli.main import cli
 from ivr.config import AgiSettings, Settings, WebSettings
+from ivr.workers import health_check
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"
@@ -34,8 +34,10 @@ def test_exec_start_is_the_serve_command_of_the_cli(service: configparser.Sectio
     assert Path(program).name == "pln123"
     assert Path(program).parent.name == "bin"
     assert program.startswith(service["WorkingDirectory"] + "/")  # the checkout's venv
-    assert args == ["serve"]
+    assert args[:2] == ["serve", "--workers"] and int(args[2]) >= 2
     assert args[0] in cli.commands  # type: ignore[attr-defined]
+    serve = cli.commands["serve"]  # type: ignore[attr-defined]
+    assert "--workers" in [opt for param in serve.params for opt in param.opts]
 
 
 def test_it_restarts_and_stops_after_the_shutdown_grace(
@@ -81,10 +83,11 @@ def test_the_health_check_calls_healthz_and_restarts_the_service() -> None:
     assert timer["Install"]["WantedBy"] == "timers.target"
     check = unit("pln123-health.service")
     assert check["Service"]["Type"] == "oneshot"
-    command = check["Service"]["ExecStart"]
-    url = re.search(r"http://[^ ']+", command)
-    assert url is not None
-    assert url.group() == f"http://{WebSettings().host}:{WebSettings().port}/healthz"
-    assert "systemctl restart pln123.service" in command
+    program, *args = shlex.split(check["Service"]["ExecStart"])
+    assert program == unit("pln123.service")["Service"]["WorkingDirectory"] + "/.venv/bin/python"
+    assert args[:2] == ["-m", health_check.__name__]  # restarts the service (its tests)
+    url = f"http://{WebSettings().host}:{WebSettings().port}/healthz"
+    assert args[2:] == [url] and url == health_check.URL
+    assert health_check.SERVICE == "pln123.service"
     assert '"/healthz"' in (REPO / "ivr" / "web" / "server.py").read_text()
     assert "pln123-health.timer" in unit("pln123.service")["Unit"]["Wants"]

@@ -651,7 +651,7 @@ class _Side:
 # -- the whole run ----------------------------------------------------------------------
 
 
-def _always_open(flows_dir: Path, target: Path) -> Path:
+def always_open(flows_dir: Path, target: Path) -> Path:
     """A copy of the flows with no opening-hours table, so every queue is open: the
     bench measures the call path, not the hour it runs at (a closed queue would end
     the menu path's calls in the out-of-hours flow)."""
@@ -873,7 +873,7 @@ async def run_bench(
             update={
                 "agi": agi,
                 "db_path": folder / "calls.sqlite3",
-                "flows_dir": _always_open(settings.flows_dir, folder / "flows"),
+                "flows_dir": always_open(settings.flows_dir, folder / "flows"),
                 "audio_dir": _stub_audio(settings.audio_dir, folder / "audio"),
             }
         )

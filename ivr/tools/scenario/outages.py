@@ -10,16 +10,16 @@ like ``pln123 outage add``/``end``, by actor ``scenario:<name>``.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from ivr.store.control import ControlError, add_outage, end_outage
+from ivr.store.dbapi import Connection
 from ivr.tools.scenario.model import Scenario
 
 
-def declare_outages(conn: sqlite3.Connection, scenario: Scenario, now: float) -> list[int]:
+def declare_outages(conn: Connection, scenario: Scenario, now: float) -> list[int]:
     """Store the scenario's outages, in force from ``now``; their ids."""
     actor = f"scenario:{scenario.name}"[:100]
     return [
@@ -37,7 +37,7 @@ def declare_outages(conn: sqlite3.Connection, scenario: Scenario, now: float) ->
     ]
 
 
-def end_outages(conn: sqlite3.Connection, scenario: Scenario, ids: Sequence[int]) -> None:
+def end_outages(conn: Connection, scenario: Scenario, ids: Sequence[int]) -> None:
     """End the outages a scenario declared (one already over is left as it is)."""
     actor = f"scenario:{scenario.name}"[:100]
     for outage_id in ids:
@@ -46,7 +46,7 @@ def end_outages(conn: sqlite3.Connection, scenario: Scenario, ids: Sequence[int]
 
 
 @contextmanager
-def scenario_outages(conn: sqlite3.Connection, scenario: Scenario) -> Iterator[list[int]]:
+def scenario_outages(conn: Connection, scenario: Scenario) -> Iterator[list[int]]:
     """The scenario's outages in force for the block (nothing when it has none)."""
     if not scenario.outages:
         yield []

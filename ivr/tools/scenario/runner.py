@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ivr.config import Settings
 from ivr.engine.library import FlowLibrary
+from ivr.store.dbapi import DatabaseError
 from ivr.tools.scenario.model import Scenario
 from ivr.tools.scenario.result import ScenarioResult
 
@@ -26,16 +27,19 @@ async def run_scenarios(
         return await run_scenarios_asterisk(scenarios, settings, library, timeout, until)
     from ivr.backends.embedded import EmbeddedDatabase
     from ivr.backends.guarded import guarded
-    from ivr.store.calls import CallStore
+    from ivr.store.open import open_call_store
     from ivr.tools.scenario.sim import run_scenario_sim
 
-    store = CallStore(settings.db_path)
+    store = open_call_store(settings)
     # Each scenario declares its outages just before its call: read them every time.
-    database = EmbeddedDatabase(settings.db_path, conn=store.connection, outage_poll_seconds=0.0)
+    database = EmbeddedDatabase(
+        settings.store_location, conn=store.connection, outage_poll_seconds=0.0
+    )
     backends = guarded(database.backends(), settings.backend_timeout)
     try:
         return [await run_scenario_sim(s, settings, library, store, backends) for s in scenarios]
     finally:
+        await store.drain()
         database.close()
         store.close()
 
@@ -48,7 +52,7 @@ def no_customers_hint(db_path: Path) -> str | None:
         return _hint(db_path)
     try:
         conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
+    except DatabaseError:
         return None
     try:
         row = conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()

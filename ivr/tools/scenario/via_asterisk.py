@@ -138,7 +138,7 @@ async def _place_call(
                     call_id = event.get("callid")
                 elif event.get("userevent") == var.EVENT_LISTEN:
                     try:
-                        keys = await _keys_for_event(event, answerer, library)
+                        keys = await keys_for_event(event, answerer, library)
                     except CallerHungUp:
                         await ami.hangup_call(test_id)
                         keys = ""
@@ -173,7 +173,8 @@ async def _place_call(
         bots.lines.pop(test_id, None)
 
 
-async def _keys_for_event(event: AmiEvent, answerer: ScenarioAnswerer, library: FlowLibrary) -> str:
+async def keys_for_event(event: AmiEvent, answerer: ScenarioAnswerer, library: FlowLibrary) -> str:
+    """The keys the caller presses for the IVR's ``PLN123Listen`` event ('': none)."""
     flow_name, node_id, ask = event.get("flow"), event.get("node"), event.get("ask")
     attempt = int(event.get("attempt") or "1")
     loaded = library.flows.get(flow_name)
@@ -208,7 +209,7 @@ async def run_scenarios_asterisk(
         settings.ami.secret.get_secret_value(),
         timeout=settings.ami.connect_timeout,
     )
-    db = connect(settings.db_path)
+    db = connect(settings.store_location)
     results = []
     try:
         migrate(db)  # the outage tables, should the serving IVR be older than the file
