@@ -96,6 +96,12 @@ class AgiPort:
         """The next key within ``timeout`` seconds."""
         return await self._channel.wait_for_digit(timeout)
 
+    async def read_keys(self, timeout: float, max_keys: int) -> str:
+        """Keys until ``#``, ``max_keys`` or a gap of ``timeout`` s: one ``GET DATA``
+        with no sound, so Asterisk gathers them itself."""
+        keys, _ = await self._channel.get_data("", timeout, max_keys)
+        return keys
+
     async def listening(self, flow: str, node: InputNode, ask: str, attempt: int) -> None:
         """Announce the listening point as an AMI UserEvent (if switched on)."""
         if self._listen_events:

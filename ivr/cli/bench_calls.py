@@ -53,9 +53,9 @@ from ivr.config import load_settings
 @click.option(
     "--prompt-seconds",
     type=click.FloatRange(min=0.02),
-    default=0.1,
+    default=1.0,
     show_default=True,
-    help="Length of every (silent) prompt.",
+    help="Length of every (silent) prompt; a caller leg's first key falls inside it.",
 )
 @click.option(
     "--timeout",

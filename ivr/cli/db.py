@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import click
 
-from ivr.config import Settings, load_settings
+from ivr.config import load_settings
 from ivr.store.calls import connect
-from ivr.store.dbapi import DatabaseError, describe
+from ivr.store.dbapi import Connection, DatabaseError, describe
 from ivr.store.health import CLI_BUSY_MS
 from ivr.store.schema import MIGRATIONS, migrate, schema_version
 
+T = TypeVar("T")
 
-def _settings() -> Settings:
+
+def _on_store(work: Callable[[Connection], T]) -> tuple[str, T]:
+    """``work`` on the store the settings name; its description (no password) and
+    what ``work`` gave. A clear message, not a traceback, when it cannot be reached."""
     try:
-        return load_settings()
+        location = load_settings().store_location
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(f"configuration: {exc}") from exc
+    try:
+        conn = connect(location, CLI_BUSY_MS)
+        try:
+            return describe(location), work(conn)
+        finally:
+            conn.close()
+    except DatabaseError as exc:
+        raise click.ClickException(f"{describe(location)}: {exc}") from exc
 
 
 @click.group()
@@ -26,17 +41,8 @@ def db() -> None:
 @db.command("status")
 def db_status() -> None:
     """Print the store's schema version and the one this IVR needs (exit 1 when older)."""
-    settings = _settings()
-    location = settings.store_location
-    try:
-        conn = connect(location, CLI_BUSY_MS)
-        try:
-            version = schema_version(conn)
-        finally:
-            conn.close()
-    except DatabaseError as exc:
-        raise click.ClickException(f"{describe(location)}: {exc}") from exc
-    click.echo(f"{describe(location)}: schema version {version}, this IVR needs {len(MIGRATIONS)}")
+    where, version = _on_store(schema_version)
+    click.echo(f"{where}: schema version {version}, this IVR needs {len(MIGRATIONS)}")
     if version < len(MIGRATIONS):
         click.echo("run `pln123 db upgrade` (back the store up first)")
         raise SystemExit(1)
@@ -45,18 +51,8 @@ def db_status() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations the store lacks, each in a transaction of its own."""
-    settings = _settings()
-    location = settings.store_location
-    try:
-        conn = connect(location, CLI_BUSY_MS)
-        try:
-            before = schema_version(conn)
-            after = migrate(conn)
-        finally:
-            conn.close()
-    except DatabaseError as exc:
-        raise click.ClickException(f"{describe(location)}: {exc}") from exc
+    where, (before, after) = _on_store(lambda conn: (schema_version(conn), migrate(conn)))
     if after == before:
-        click.echo(f"{describe(location)}: already at schema version {after}")
+        click.echo(f"{where}: already at schema version {after}")
     else:
-        click.echo(f"{describe(location)}: schema version {before} -> {after}")
+        click.echo(f"{where}: schema version {before} -> {after}")

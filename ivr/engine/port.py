@@ -97,6 +97,15 @@ class CallPort(Protocol):
     async def wait_digit(self, timeout: float) -> str | None:
         """The next key within ``timeout`` seconds, or None."""
 
+    async def read_keys(self, timeout: float, max_keys: int) -> str:
+        """The keys pressed next, each within ``timeout`` seconds of the one before,
+        until ``#`` (not returned) or ``max_keys`` keys; "" when none came in time.
+
+        The channel gathers them by itself, in one operation: a key pressed while the
+        IVR is busy between two operations is not lost (Asterisk drops keys that
+        arrive between AGI commands, and a loaded IVR takes longer than the caller's
+        gap between keys)."""
+
     async def listen_speech(
         self, segments: Sequence[Segment], grammar: InputGrammar, timeout: float
     ) -> SpeechTurn | None:

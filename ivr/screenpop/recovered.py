@@ -10,6 +10,7 @@ call moves on): the CSO's page shows those, so the caller is not asked again.
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,6 +66,7 @@ def close_interrupted(
     *,
     worker: str | None = None,
     host: str | None = None,
+    pause: float = 0.0,
 ) -> list[str]:
     """Close the records of calls an earlier IVR process left open (it was killed or
     crashed mid-call): the dialplan's fallback queued those callers, so each becomes
@@ -76,6 +78,10 @@ def close_interrupted(
     ``worker``'s (a worker that died), or those of every process of ``host`` and of no
     worker (stored before workers were recorded): ``pln123 serve`` starting on ``host``
     (one per host and store). Neither: every open call. Other hosts close their own.
+
+    Each call is closed in a transaction of its own, ``pause`` seconds apart: a worker
+    dying with hundreds of calls must not keep the store's write lock from the workers
+    still taking calls (on SQLite they wait at most 50 ms for it).
     """
     since = (
         datetime.fromisoformat(started_before) - timedelta(seconds=INTERRUPTED_WITHIN_SECONDS)
@@ -90,7 +96,9 @@ def close_interrupted(
         sql += " AND (worker = '' OR substr(worker, 1, ?) = ?)"
         params += [len(prefix), prefix]
     open_calls = [call_id for (call_id,) in conn.execute(sql, params)]
-    for call_id in open_calls:
+    for number, call_id in enumerate(open_calls):
+        if number and pause:
+            time.sleep(pause)
         pop = recovered_pop(conn, call_id)
         assert pop is not None
         queue = pop["queue"] or FALLBACK_QUEUE

@@ -60,6 +60,16 @@ class SimPort:
         self._echo(f"     (diam {timeout:g} detik)")
         return None
 
+    async def read_keys(self, timeout: float, max_keys: int) -> str:
+        """Pending keys until ``#`` or ``max_keys``, as the channel would gather them."""
+        keys = ""
+        while len(keys) < max_keys:
+            key = await self.wait_digit(timeout)
+            if key is None or key == "#":
+                break
+            keys += key
+        return keys
+
     async def listen_speech(
         self, segments: Sequence[Segment], grammar: InputGrammar, timeout: float
     ) -> SpeechTurn | None:

@@ -140,6 +140,15 @@ async def read_digits(ctx: CallContext, node: CollectNode, flow: Flow, first: st
     inter_digit = node.inter_digit_timeout or flow.defaults.inter_digit_timeout
     keys = first
     digits = int(first.isdigit())
+    if node.terminator == "#" and not ctx.typeahead and digits < node.max_length:
+        # The rest in one operation: no key is lost between two of them.
+        most = node.max_length - digits + (1 if node.decimal_key else 0)
+        rest = await ctx.port.read_keys(inter_digit, most)
+        if len(rest) == most:  # ended at its length: a '#' added belongs to it
+            ctx.swallow_key = node.terminator
+        value = first + rest
+        value = value.replace(node.decimal_key, ",") if node.decimal_key else value
+        return value if valid(node, value) else None
     while digits < node.max_length:
         key = await next_key(ctx, inter_digit)
         if key is None or key == node.terminator:

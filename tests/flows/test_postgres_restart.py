@@ -5,7 +5,6 @@ caller gave is lost, and the store reconnects by itself."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Iterator
 
@@ -14,20 +13,17 @@ import pytest
 from ivr.backends.demo import seed
 from ivr.backends.embedded import EmbeddedDatabase
 from ivr.config import Settings
-from ivr.engine.call import open_call
-from ivr.engine.interpreter import run_call
 from ivr.engine.library import FlowLibrary, load_library
 from ivr.engine.model import InputNode
 from ivr.engine.port import Outcome
 from ivr.kit import KIT
-from ivr.sim.port import SimPort
-from ivr.store.calls import read_journey
 from ivr.store.pg_calls import PgCallStore
 from ivr.tools.postgres_sandbox import PostgresSandbox
 from ivr.tools.scenario.answerer import ScenarioAnswerer
 from ivr.tools.scenario.model import load_scenario
 from tests.flows.test_store_failing import MAX_STALL, StallMeter, works_again
-from tests.support import OFFICE_HOURS, REPO
+from tests.flows.two_calls import check_all_stored, two_calls
+from tests.support import REPO
 
 
 @pytest.fixture
@@ -64,55 +60,23 @@ async def test_postgres_restarting_mid_call_sends_callers_to_a_cso_and_loses_not
 
     meter = StallMeter()
     try:
-        port_one = SimPort(answerer)
-        ctx = await open_call(
-            settings,
-            library,
-            store,
-            port_one,
-            scenario.flow,
-            scenario.caller,
-            backends=database.backends(),
-            clock=lambda: OFFICE_HOURS,
-        )
         with caplog.at_level(logging.INFO):
-            outcome = await run_call(ctx)
-            # A new call while the server is down: to a CSO before any question.
-            port_two = SimPort(answerer)
-            other = await open_call(
-                settings,
-                library,
-                store,
-                port_two,
-                "periksa",
-                "081234567890",
-                backends=database.backends(),
-                clock=lambda: OFFICE_HOURS,
-            )
-            assert await run_call(other) is Outcome.QUEUED
+            calls = await two_calls(settings, library, store, database, scenario, answerer)
     finally:
         meter.stop()
-    assert outcome is Outcome.QUEUED and port_one.queue and port_one.pop_id
-    assert port_two.queue and port_two.pop_id and len(asked) == 3
+    assert calls.outcome is Outcome.QUEUED and calls.port.queue and calls.port.pop_id
+    assert calls.other_port.queue and calls.other_port.pop_id and len(asked) == 3
     assert meter.longest < MAX_STALL, f"the loop stalled {meter.longest:.3f} s"
     assert not store.ok
-    pop = store.kept_pops[port_one.pop_id]
-    given = [answer["value"] for answer in ctx.answers]
-    assert len(given) == 3
+    pop = store.kept_pops[calls.port.pop_id]
+    assert len(calls.ctx.answers) == 3
     failures = [r for r in caplog.records if "cannot be written" in r.getMessage()]
     assert len(failures) == 1, "a failing store is logged once, not once per write"
 
     back = works_again(store)
     await asyncio.to_thread(server.start, port)
     await asyncio.wait_for(back.wait(), 20)
-    assert store.ok and not store.kept_pops
-    summary = store.summary(ctx.call_id)
-    assert summary is not None and summary.outcome == "queued"
-    assert [a["value"] for a in summary.answers] == given
-    assert summary.screenpop == json.loads(json.dumps(pop))
-    assert read_journey(store.connection, ctx.call_id)
-    other_summary = store.summary(other.call_id)
-    assert other_summary is not None and other_summary.outcome == "queued"
+    check_all_stored(store, calls, pop)
     await store.drain()
     database.close()
     store.close()

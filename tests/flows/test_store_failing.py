@@ -27,9 +27,10 @@ from ivr.engine.model import InputNode
 from ivr.engine.port import Outcome
 from ivr.kit import KIT
 from ivr.sim.port import SimPort
-from ivr.store.calls import CallStore, read_journey
+from ivr.store.calls import CallStore
 from ivr.tools.scenario.answerer import ScenarioAnswerer
 from ivr.tools.scenario.model import load_scenario
+from tests.flows.two_calls import check_all_stored, two_calls
 from tests.support import OFFICE_HOURS, REPO
 
 LOCKER = """
@@ -147,41 +148,17 @@ async def test_a_store_locked_mid_call_sends_the_caller_to_a_cso_and_loses_nothi
 
     meter = StallMeter()
     try:
-        port = SimPort(answerer)
-        ctx = await open_call(
-            settings,
-            library,
-            store,
-            port,
-            scenario.flow,
-            scenario.caller,
-            backends=database.backends(),
-            clock=lambda: OFFICE_HOURS,
-        )
         with caplog.at_level(logging.INFO):
-            outcome = await run_call(ctx)
-            # A second call while the store is locked: to a CSO before any question.
-            second = SimPort(answerer)
-            other = await open_call(
-                settings,
-                library,
-                store,
-                second,
-                "periksa",
-                "081234567890",
-                backends=database.backends(),
-                clock=lambda: OFFICE_HOURS,
-            )
-            assert await run_call(other) is Outcome.QUEUED
+            calls = await two_calls(settings, library, store, database, scenario, answerer)
     finally:
         meter.stop()
-    assert outcome is Outcome.QUEUED and port.queue and port.pop_id
-    assert second.queue and second.pop_id and len(asked) == 3
+    assert calls.outcome is Outcome.QUEUED and calls.port.queue and calls.port.pop_id
+    assert calls.other_port.queue and calls.other_port.pop_id and len(asked) == 3
     assert meter.longest < MAX_STALL, f"the loop stalled {meter.longest:.3f} s"
     assert not store.ok
     # The pop the CSO sees comes from memory, with every answer given.
-    pop = store.kept_pops[port.pop_id]
-    given = [answer["value"] for answer in ctx.answers]
+    pop = store.kept_pops[calls.port.pop_id]
+    given = [answer["value"] for answer in calls.ctx.answers]
     assert len(given) == 3
     assert all(value in json.dumps(pop) for value in given if len(value) > 3)
     failures = [r for r in caplog.records if "cannot be written" in r.getMessage()]
@@ -190,15 +167,7 @@ async def test_a_store_locked_mid_call_sends_the_caller_to_a_cso_and_loses_nothi
     back = works_again(store)
     await locker.release()
     await asyncio.wait_for(back.wait(), 10)
-    assert store.ok and not store.kept_pops
-    summary = store.summary(ctx.call_id)
-    assert summary is not None and summary.outcome == "queued"
-    assert [a["value"] for a in summary.answers] == given
-    assert summary.screenpop == json.loads(json.dumps(pop))
-    assert read_journey(store.connection, ctx.call_id)
-    other_summary = store.summary(other.call_id)
-    assert other_summary is not None and other_summary.outcome == "queued"
-    assert other_summary.screenpop is not None
+    check_all_stored(store, calls, pop)
     database.close()
     store.close()
 

@@ -170,6 +170,47 @@ async def test_collect_ends_at_max_length_and_swallows_the_hash(tmp_path: Path) 
     assert outcome is Outcome.CLOSED
 
 
+class CountingPort(SimPort):
+    """Counts the key operations a call makes."""
+
+    def __init__(self, caller: Caller) -> None:
+        super().__init__(caller, caller.heard.append)
+        self.reads: list[int] = []
+        #: Single-key waits outside :meth:`read_keys` (the simulator's gathers keys
+        #: with waits of its own).
+        self.waits = 0
+        self._reading = False
+
+    async def wait_digit(self, timeout: float) -> str | None:
+        self.waits += not self._reading
+        return await super().wait_digit(timeout)
+
+    async def read_keys(self, timeout: float, max_keys: int) -> str:
+        self.reads.append(max_keys)
+        self._reading = True
+        try:
+            return await super().read_keys(timeout, max_keys)
+        finally:
+            self._reading = False
+
+
+async def test_the_rest_of_a_number_is_read_in_one_operation(tmp_path: Path) -> None:
+    """After the first key, the channel gathers the rest itself (one GET DATA on a real
+    call): a key pressed while the IVR works between two operations is not lost."""
+    caller = Caller({"idpel": ["512345678901#"], "again": ["42#"]})
+    settings = Settings(db_path=tmp_path / "calls.sqlite3")
+    store = CallStore(settings.db_path)
+    port = CountingPort(caller)
+    ctx = await open_call(settings, library(TWO_COLLECTS), store, port, "main", "081234567890")
+    assert await run_call(ctx) is Outcome.CLOSED
+    store.close()
+    assert ctx.variables["idpel"] == "512345678901"
+    assert ctx.variables["again"] == "42"
+    # 12 digits at most, the first taken: 11 more; the second input up to its own max.
+    assert port.reads[0] == 11 and len(port.reads) == 2
+    assert port.waits <= 3  # at most: each first key, and the '#' after 12 digits
+
+
 async def test_collect_refuses_a_wrong_length(tmp_path: Path) -> None:
     caller = Caller({"menu": ["2"], "idpel": ["123#", "14123456789#"]})
     ctx, _outcome, _ = await call(library(MENU), caller, tmp_path)

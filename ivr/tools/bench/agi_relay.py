@@ -8,10 +8,14 @@ wake-up (tens of microseconds). Answers are the lines ``200 ...`` and ``5xx ...`
 neither ``100 Trying...`` nor the ``HANGUP`` notice Asterisk sends when a caller hangs
 up starts a step.
 
-It runs as a process of its own (``python -m ivr.tools.bench.agi_relay LISTEN TARGET``)
-so the bench's busy event loop cannot delay its clock. It prints ``ready`` once it
-listens; told anything on stdin (or at its end) it prints one JSON line: the steps
-in seconds, the most sessions open at once, the sessions relayed and its own CPU.
+It runs as a process of its own (``python -m ivr.tools.bench.agi_relay LISTEN TARGET
+[TRANSCRIPT]``) so the bench's busy event loop cannot delay its clock. It prints
+``ready`` once it listens; told anything on stdin (or at its end) it prints one JSON
+line: the steps in seconds, the most sessions open at once, the sessions relayed and
+its own CPU. With ``TRANSCRIPT`` (``--keep``) it also writes there every command and
+answer, a line each: wall-clock time, the channel, ``>`` (IVR to Asterisk) or ``<``,
+the line; matched with Asterisk's DTMF log, it shows whether a key arrived while a
+command that reads keys was running.
 """
 
 from __future__ import annotations
@@ -30,9 +34,21 @@ _LATER_ANSWERS = (b"\n200 ", b"\n5")
 
 
 class _Stats:
-    def __init__(self) -> None:
+    def __init__(self, transcript: bool) -> None:
         self.steps: list[float] = []
         self.open = self.peak = self.sessions = 0
+        #: (wall-clock time, channel, direction, bytes) when a transcript is asked for.
+        self.lines: list[tuple[float, str, str, bytes]] | None = [] if transcript else None
+
+    def note(self, channel: str, direction: str, data: bytes) -> None:
+        if self.lines is not None:
+            now = time.time()
+            self.lines.extend((now, channel, direction, line) for line in data.splitlines())
+
+    def write(self, path: str) -> None:
+        with open(path, "w") as out:
+            for at, channel, direction, line in self.lines or []:
+                out.write(f"{at:.3f} {channel} {direction} {line.decode(errors='replace')}\n")
 
 
 class _FromAsterisk(asyncio.Protocol):
@@ -47,6 +63,7 @@ class _FromAsterisk(asyncio.Protocol):
         self._in_header = True
         #: When Asterisk's last answer (or the header block) arrived; None after a step.
         self.answered: float | None = None
+        self._channel = "?"
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -78,8 +95,14 @@ class _FromAsterisk(asyncio.Protocol):
             if b"\n\n" in self._header:
                 self._in_header = False
                 self.answered = now
-        elif data.startswith(_ANSWERS) or any(mark in data for mark in _LATER_ANSWERS):
-            self.answered = now
+                for line in self._header.splitlines():
+                    if line.startswith(b"agi_channel: "):
+                        self._channel = line[13:].decode(errors="replace").replace(" ", "_")
+                self._stats.note(self._channel, "<", self._header.split(b"\n\n", 1)[1])
+        else:
+            if data.startswith(_ANSWERS) or any(mark in data for mark in _LATER_ANSWERS):
+                self.answered = now
+            self._stats.note(self._channel, "<", data)
         if self._ivr is None:
             self._pending.append(data)
         else:
@@ -90,6 +113,7 @@ class _FromAsterisk(asyncio.Protocol):
         if self.answered is not None:
             self._stats.steps.append(time.perf_counter() - self.answered)
             self.answered = None
+        self._stats.note(self._channel, ">", data)
         if self._transport is not None:
             self._transport.write(data)
 
@@ -115,8 +139,8 @@ class _FromIvr(asyncio.Protocol):
         self._peer.ivr_closed()
 
 
-async def _main(listen: int, target: int) -> None:
-    stats = _Stats()
+async def _main(listen: int, target: int, transcript: str | None) -> None:
+    stats = _Stats(transcript is not None)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: _FromAsterisk(stats, target), HOST, listen, backlog=4096
@@ -124,6 +148,8 @@ async def _main(listen: int, target: int) -> None:
     print("ready", flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)
     server.close()
+    if transcript is not None:
+        stats.write(transcript)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result = {
         "steps": stats.steps,
@@ -135,4 +161,6 @@ async def _main(listen: int, target: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_main(int(sys.argv[1]), int(sys.argv[2])))
+    asyncio.run(
+        _main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
+    )

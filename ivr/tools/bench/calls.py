@@ -42,7 +42,11 @@ from ivr.tools.bench.call_driver import Driver, place_calls
 from ivr.tools.bench.calls_figures import Kill, RunFacts, table
 from ivr.tools.bench.keep import keep_asterisk, keep_postgres, keep_run, keep_table, keep_traces
 from ivr.tools.bench.proc_cpu import CpuMeter, family, read_stat
-from ivr.tools.bench.store_query import StoredCalls, read_postgres, read_sqlite
+from ivr.tools.bench.store_query import (
+    StoredCalls,
+    postgres_writes,
+    read_calls,
+)
 from ivr.tools.sandbox import REPO_ROOT, free_port
 from ivr.tools.sandbox_env import sandbox_from_settings, serve_env
 from ivr.tools.scenario.model import Scenario, load_scenario
@@ -51,8 +55,18 @@ from ivr.tools.scenario.model import Scenario, load_scenario
 #: (guided through the nine self-diagnosis codes; 21 answers).
 FLOW_SCENARIOS = {"periksa": REPO_ROOT / "tests" / "scenarios" / "periksa_dipandu_lengkap.yaml"}
 RAMP_SECONDS = 5.0
-PROMPT_SECONDS = 0.1
+#: Every prompt's length. A caller leg keys as soon as the IVR says it listens, so its
+#: first key (a 100 ms tone) lands while the question plays and stops it, as a caller
+#: keying during a question does. With 0.1 s prompts that key ends just as the prompt
+#: does, in the gap between two AGI commands, where Asterisk's AGI drops any key that
+#: arrives, on nearly every question: a race no real call runs that often, and which
+#: hid the losses real callers do meet (a key arriving between two keys' commands).
+PROMPT_SECONDS = 1.0
 CALL_TIMEOUT = 300.0
+#: The relay's record of every AGI command and answer, kept by ``--keep``.
+AGI_TRANSCRIPT = "agi.log"
+#: Asterisk's DTMF log of a kept run, in its log folder.
+DTMF_LOG = "dtmf.log"
 #: Seconds ``pln123 serve`` (and the relay) may take to listen.
 START_TIMEOUT = 60.0
 #: Sockets and files per call across the processes that inherit the limit (Asterisk
@@ -113,13 +127,16 @@ async def _postgres() -> AsyncIterator[tuple[str, int | None]]:
 
 
 @contextlib.asynccontextmanager
-async def _relay(listen: int, target: int) -> AsyncIterator[asyncio.subprocess.Process]:
+async def _relay(
+    listen: int, target: int, transcript: Path | None
+) -> AsyncIterator[asyncio.subprocess.Process]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "ivr.tools.bench.agi_relay",
         str(listen),
         str(target),
+        *([str(transcript)] if transcript is not None else []),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -229,12 +246,16 @@ async def _in_folder(
     settings = _settings(folder, source, relay_port)
     write_silent_prompts(source.audio_dir, settings.audio_dir, options.prompt_seconds)
     seed(url or settings.db_path)
+    writes_before = await asyncio.to_thread(postgres_writes, url) if url else (0, 0)
     env = serve_env(settings) | {"PLN123_AGI__PORT": str(ivr_port)}
     if url:
         env["PLN123_STORE__URL"] = url
     sandbox = sandbox_from_settings(settings)
     await asyncio.to_thread(sandbox.provision)
     await asyncio.to_thread(sandbox.start)
+    if options.keep is not None:
+        # Every key as Asterisk saw it (asterisk_conf/logger.conf logs none).
+        await asyncio.to_thread(sandbox.cli, f"logger add channel {DTMF_LOG} dtmf")
     try:
         facts = await _run(
             settings,
@@ -252,11 +273,16 @@ async def _in_folder(
             await asyncio.to_thread(keep_asterisk, sandbox, options.keep)
             await asyncio.to_thread(keep_run, folder, options.keep)
     call_ids = [t.call_id for t in facts.traces if t.call_id]
-    if url:
-        stored = await asyncio.to_thread(read_postgres, url, call_ids)
-    else:
-        stored = await asyncio.to_thread(read_sqlite, settings.db_path, call_ids)
+    stored = await asyncio.to_thread(read_calls, url or settings.db_path, call_ids)
     result = table(_with_store(facts, stored))
+    if url:
+        commits, rows = await asyncio.to_thread(postgres_writes, url)
+        calls = max(1, options.calls)
+        result += (
+            f"\nPostgreSQL writes: {(commits - writes_before[0]) / calls:.1f} commits and"
+            f" {(rows - writes_before[1]) / calls:.1f} rows written per call"
+            " (pg_stat_database, the bench's reads included)"
+        )
     if options.keep is not None:
         result += await asyncio.to_thread(_keep_rest, options.keep, facts, url, result)
     return result
@@ -288,7 +314,7 @@ async def _run(
 ) -> RunFacts:
     library = load_library(settings.flows_dir, settings.audio_dir, KIT)
     async with (
-        _relay(relay_port, ivr_port) as relay,
+        _relay(relay_port, ivr_port, folder / AGI_TRANSCRIPT if options.keep else None) as relay,
         _serve(env, options.workers, folder / "serve.log") as ivr,
     ):
         driver = await Driver.open(settings, library, options.timeout)

@@ -6,8 +6,11 @@
   PostgreSQL database): the IVR's store, ``calls``, ``journeys``, ``answers``,
   ``reports`` and the rest;
 * ``serve.log``: ``pln123 serve``'s output;
+* ``agi.log``: every AGI command and answer as the relay passed it, with wall-clock
+  times and the channel (:mod:`.agi_relay`);
 * ``asterisk/``: the sandbox Asterisk's ``log/`` folder (``full.log``,
-  ``messages.log``), its ``console.log`` and the configuration it ran (``etc/``);
+  ``messages.log``, and ``dtmf.log``, every key, logged for kept runs only), its
+  ``console.log`` and the configuration it ran (``etc/``);
 * ``calls.jsonl``: one line per call as the caller's side saw it: the bench's test
   id, the IVR's call id, the outcome, the CSO queue, problems, and ``seen``, each
   ``PLN123Listen`` event with the keys the caller leg was handed for it, each line
@@ -29,7 +32,7 @@ from ivr.tools.bench.call_driver import CallTrace
 from ivr.tools.sandbox import AsteriskSandbox
 
 #: The run folder's files worth keeping (the silent prompts and flows are not).
-STORE_FILES = ("calls.sqlite3", "calls.sqlite3-wal", "calls.sqlite3-shm", "serve.log")
+STORE_FILES = ("calls.sqlite3", "calls.sqlite3-wal", "calls.sqlite3-shm", "serve.log", "agi.log")
 PG_DUMP_TIMEOUT = 300.0
 
 

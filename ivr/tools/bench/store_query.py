@@ -1,18 +1,20 @@
 """What the store holds of a bench's calls, read after the run.
 
-Plain SQL on the tables both stores share (``calls``, ``answers``, ``reports``), with
-SQLite's ``?`` or PostgreSQL's ``%s`` placeholders; only the calls of this run (their
+Plain SQL on the tables both stores share (``calls``, ``answers``, ``reports``,
+``journeys``), through the store's own connections; only the calls of this run (their
 call ids) are read.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
+
+from ivr.store.calls import connect_read_only
+from ivr.store.dbapi import Location
+from ivr.store.health import CLI_BUSY_MS
 
 #: Call ids per statement (SQLite allows 32,766 parameters, PostgreSQL 65,535).
 CHUNK = 500
@@ -78,24 +80,25 @@ def _read(run: _Cursor, mark: str, call_ids: Iterable[str]) -> StoredCalls:
     return stored
 
 
-def read_sqlite(path: Path, call_ids: Iterable[str]) -> StoredCalls:
-    """The calls ``call_ids`` in the SQLite store at ``path``."""
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+def read_calls(location: Location, call_ids: Iterable[str]) -> StoredCalls:
+    """The calls ``call_ids`` in the store at ``location`` (a SQLite file or a
+    PostgreSQL URL)."""
+    conn = connect_read_only(location, CLI_BUSY_MS)
     try:
         return _read(conn, "?", call_ids)
     finally:
         conn.close()
 
 
-def read_postgres(url: str, call_ids: Iterable[str]) -> StoredCalls:
-    """The calls ``call_ids`` in the PostgreSQL store at ``url``."""
+def postgres_writes(url: str) -> tuple[int, int]:
+    """Transactions committed and rows written (inserted, updated, deleted) in the
+    database of ``url`` so far, from the server's own statistics (``pg_stat_database``;
+    a backend's figures arrive when it ends, so read them after the IVR stopped)."""
     import psycopg
 
-    with psycopg.connect(url) as conn, conn.cursor() as cursor:
-
-        class _Run:
-            def execute(self, sql: str, params: Sequence[Any]) -> list[Any]:
-                cursor.execute(sql.encode(), list(params))
-                return cursor.fetchall()
-
-        return _read(_Run(), "%s", call_ids)
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted"
+            " FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
