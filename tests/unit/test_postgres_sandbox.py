@@ -7,6 +7,7 @@ these run with the fast tests, like ``tests/process``.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -19,6 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ivr.tools import postgres_sandbox
 from ivr.tools.postgres_sandbox import (
     DEFAULT_CACHE_DIR,
     PostgresSandbox,
@@ -181,9 +183,23 @@ def test_database_names_are_checked(sandbox: PostgresSandbox) -> None:
         sandbox.create_database("x" * 64)
 
 
-def test_default_folder_is_the_project_cache() -> None:
+def test_default_folder_is_the_project_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres_sandbox, "_passable_above_project", lambda user: True)
     assert PostgresSandbox().folder == DEFAULT_CACHE_DIR / "main" == REPO / ".cache/postgres/main"
     assert PostgresSandbox(name="bench").data_dir == REPO / ".cache/postgres/bench/data"
+
+
+def test_a_checkout_the_server_user_cannot_reach_keeps_its_cluster_in_var_tmp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A checkout under a private home folder (``/root``, mode 0700) still gets a
+    sandbox: its clusters go to a folder of its own under /var/tmp."""
+    monkeypatch.setattr(postgres_sandbox, "_service_user", lambda: pwd.getpwuid(os.getuid()))
+    monkeypatch.setattr(postgres_sandbox, "_passable_above_project", lambda user: False)
+    folder = PostgresSandbox(name="bench").folder
+    assert folder.name == "bench"
+    assert folder.parent.parent == postgres_sandbox.SHARED_CACHE_DIR
+    assert folder == PostgresSandbox(name="bench").folder  # the same checkout, the same one
 
 
 def test_long_folders_put_the_socket_in_tmp() -> None:
