@@ -87,10 +87,10 @@ def serve(workers: int) -> None:
     problem = holder.current.entry_problem(settings.default_flow)
     if problem is not None:  # every call would need a flow it cannot start in
         raise click.ClickException(f"refusing to start: default_flow: {problem}")
-    open_store_or_exit(settings).close()  # the schema first, before any worker starts
     if workers > 1:
         from ivr.workers.run import PortTaken, serve_workers
 
+        open_store_or_exit(settings).close()  # the schema first, before any worker starts
         try:
             sys.exit(serve_workers(settings, holder, workers))
         except PortTaken as exc:

@@ -144,20 +144,19 @@ async def read_digits(ctx: CallContext, node: CollectNode, flow: Flow, first: st
         # The rest in one operation: no key is lost between two of them.
         most = node.max_length - digits + (1 if node.decimal_key else 0)
         rest = await ctx.port.read_keys(inter_digit, most)
+        keys += rest
         if len(rest) == most:  # ended at its length: a '#' added belongs to it
             ctx.swallow_key = node.terminator
-        value = first + rest
-        value = value.replace(node.decimal_key, ",") if node.decimal_key else value
-        return value if valid(node, value) else None
-    while digits < node.max_length:
-        key = await next_key(ctx, inter_digit)
-        if key is None or key == node.terminator:
-            break
-        keys += key
-        digits += key.isdigit()
     else:
-        # Ended at maximum length: a '#' the caller adds belongs to this input.
-        ctx.swallow_key = node.terminator
+        while digits < node.max_length:
+            key = await next_key(ctx, inter_digit)
+            if key is None or key == node.terminator:
+                break
+            keys += key
+            digits += key.isdigit()
+        else:
+            # Ended at maximum length: a '#' the caller adds belongs to this input.
+            ctx.swallow_key = node.terminator
     value = keys.replace(node.decimal_key, ",") if node.decimal_key else keys
     return value if valid(node, value) else None
 

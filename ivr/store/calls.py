@@ -217,7 +217,7 @@ _INSERT_EXITS = (
 )
 
 
-def _execute(conn: Connection, write: Write) -> None:
+def execute_write(conn: Connection, write: Write) -> None:
     sql, params, many = write
     if many:
         conn.executemany(sql, params)
@@ -225,7 +225,7 @@ def _execute(conn: Connection, write: Write) -> None:
         conn.execute(sql, params)
 
 
-def _rollback(conn: Connection) -> None:
+def rollback_quietly(conn: Connection) -> None:
     try:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -341,14 +341,14 @@ class CallStore:
         conn = self._conn
         try:
             if len(writes) == 1:
-                _execute(conn, writes[0])
+                execute_write(conn, writes[0])
             else:
                 conn.execute("BEGIN")
                 for write in writes:
-                    _execute(conn, write)
+                    execute_write(conn, write)
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            _rollback(conn)
+            rollback_quietly(conn)
             if not store_failing(exc):
                 raise
             self._keep(writes)
@@ -392,24 +392,28 @@ class CallStore:
             conn.execute("BEGIN IMMEDIATE")
             for write in batch:
                 try:
-                    _execute(conn, write)
-                except sqlite3.Error as exc:
+                    execute_write(conn, write)
+                except DatabaseError as exc:
                     if store_failing(exc):
                         raise
                     log.error("call store: a kept write is refused (%s): %s", exc, write[0])
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(conn)
+        except DatabaseError as exc:
+            rollback_quietly(conn)
             self.health.reason = f"{type(exc).__name__}: {exc}"
             return False
-        for _ in batch:
+        self._stored(len(batch))
+        return True
+
+    def _stored(self, count: int) -> None:
+        """The oldest ``count`` kept writes are in the store now."""
+        for _ in range(count):
             self._kept.popleft()
-        self._stored_kept += len(batch)
+        self._stored_kept += count
         if not self._kept:
             self.kept_pops.clear()
             self.health.recovered(self._stored_kept)
             self._stored_kept = 0
-        return True
 
     async def _store(self, *writes: Write) -> bool:
         """Run ``writes`` (several: in one transaction); True when stored, False when

@@ -24,10 +24,10 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from ivr.store.calls import REPLAY_BATCH, CallStore, Write
+from ivr.store.calls import REPLAY_BATCH, CallStore, Write, execute_write, rollback_quietly
 from ivr.store.dbapi import DatabaseError, describe, store_failing
 from ivr.store.health import LOOP_BUSY_MS
-from ivr.store.postgres import CONNECT_TIMEOUT, PgConnection, open_pg, pg_sql
+from ivr.store.postgres import CONNECT_TIMEOUT, PgConnection, pg_sql
 from ivr.store.schema import migrate
 
 log = logging.getLogger(__name__)
@@ -156,34 +156,19 @@ class PgCallStore(CallStore):
         self._stored(len(batch))
         return True
 
-    def _stored(self, count: int) -> None:
-        for _ in range(count):
-            self._kept.popleft()
-        self._stored_kept += count
-        if not self._kept:
-            self.kept_pops.clear()
-            self.health.recovered(self._stored_kept)
-            self._stored_kept = 0
-
     def _replay(self, count: int) -> bool:
-        """Store up to ``count`` kept writes on the blocking connection (at close)."""
+        """Store up to ``count`` kept writes on the blocking connection (at close), all
+        or none: a statement that fails aborts a PostgreSQL transaction, so a wrong
+        write cannot be skipped here as SQLite's replay does."""
         batch = [self._kept[i] for i in range(min(count, len(self._kept)))]
         conn = self._conn
         try:
             conn.execute("BEGIN")
             for write in batch:
-                sql, params, many = write
-                if many:
-                    conn.executemany(sql, params)
-                else:
-                    conn.execute(sql, params)
+                execute_write(conn, write)
             conn.execute("COMMIT")
         except DatabaseError as exc:
-            try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            except DatabaseError:
-                pass
+            rollback_quietly(conn)
             self.health.reason = _why(exc)
             return False
         self._stored(len(batch))
@@ -227,9 +212,3 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return f"no answer within {WRITE_TIMEOUT:g} s"
     return f"{type(exc).__name__}: {str(exc).strip()}"
-
-
-def open_pg_check(url: str) -> None:
-    """Connect once and disconnect: raises psycopg.OperationalError with the server's
-    reason when the store cannot be reached (for a clear message at start)."""
-    open_pg(url, LOOP_BUSY_MS).close()

@@ -10,18 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from ivr.store.calls import connect_read_only
-from ivr.store.dbapi import Location
+from ivr.store.dbapi import Connection, Location
 from ivr.store.health import CLI_BUSY_MS
 
 #: Call ids per statement (SQLite allows 32,766 parameters, PostgreSQL 65,535).
 CHUNK = 500
-
-
-class _Cursor(Protocol):
-    def execute(self, sql: str, params: Sequence[Any]) -> Any: ...
 
 
 @dataclass
@@ -50,11 +45,11 @@ def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
         yield ids[start : start + CHUNK]
 
 
-def _read(run: _Cursor, mark: str, call_ids: Iterable[str]) -> StoredCalls:
+def _read(run: Connection, call_ids: Iterable[str]) -> StoredCalls:
     ids = sorted(set(call_ids))
     stored = StoredCalls()
     for chunk in _chunks(ids):
-        marks = ", ".join([mark] * len(chunk))
+        marks = ", ".join("?" * len(chunk))
         for call_id, outcome, reason in run.execute(
             f"SELECT id, outcome, cso_reason FROM calls WHERE id IN ({marks})", chunk
         ):
@@ -85,7 +80,7 @@ def read_calls(location: Location, call_ids: Iterable[str]) -> StoredCalls:
     PostgreSQL URL)."""
     conn = connect_read_only(location, CLI_BUSY_MS)
     try:
-        return _read(conn, "?", call_ids)
+        return _read(conn, call_ids)
     finally:
         conn.close()
 
