@@ -380,6 +380,12 @@ def bench() -> None:
     help="Fill the IVR's store with N realistic past calls (a year of traffic) first; "
     "built once into .cache/bench/ and copied for each run.",
 )
+@click.option(
+    "--without-journeys",
+    is_flag=True,
+    help="Also run the IVR with its node exits switched off, in turn with the others, "
+    "and print what the journeys cost (ratio points, round by round).",
+)
 def bench_agi(
     calls: int | None,
     hold: int | None,
@@ -389,6 +395,7 @@ def bench_agi(
     rounds: int | None,
     bare: bool,
     prefill: int,
+    without_journeys: bool,
 ) -> None:
     """N concurrent calls through the main flow vs a bare panoramisk handler."""
     from ivr.tools.bench.agi import run_bench
@@ -397,6 +404,8 @@ def bench_agi(
         raise click.UsageError("give --calls or --hold, not both")
     if hold is None and not bare:
         raise click.UsageError("--no-bare only goes with --hold")
+    if without_journeys and hold is not None:
+        raise click.UsageError("--without-journeys measures CPU per call: give --calls, not --hold")
     logging.basicConfig(level=logging.WARNING)
     settings = _settings()
     try:
@@ -410,7 +419,8 @@ def bench_agi(
                 ramp=ramp,
                 prompt_seconds=prompt_seconds,
                 bare=bare,
-                **({"prefill": prefill} if prefill else {}),
+                prefill=prefill,
+                without_journeys=without_journeys,
             )
         )
     except ValueError as exc:

@@ -136,11 +136,12 @@ def _left(
     via: str = "",
 ) -> None:
     """Record that the call left ``node``: in the journey, the store and the watcher."""
-    record = ctx.journey.left(flow.flow, node.id, exit, entered, target, cause or "", via)
-    ctx.store.record_exit(ctx.call_id, record)
+    ctx.store.record_exit(
+        ctx.journey.left(ctx.call_id, flow.flow, node.id, exit, entered, target, cause or "", via)
+    )
     watcher = ctx.watcher
     if watcher is not None:
-        watcher.node_left(record.flow, record.node, exit)
+        watcher.node_left(flow.flow, node.id, exit)
 
 
 def _step_left(

@@ -1,6 +1,6 @@
 """What ops count: each node a call passes, how it leaves it, and how the call ends.
 
-The interpreter reports every node a call enters as one :class:`NodeExit` when the
+The interpreter reports every node a call enters as one :data:`NodeExit` when the
 call leaves it (to the next node, by running out of attempts, by hanging up, to a
 CSO, or by a fault). :class:`Journey` keeps a call's exits in order and works out
 *why* a call that ends in a CSO queue got there: the caller asked, the flow routed
@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from ivr.engine.port import Outcome
 
@@ -85,24 +85,16 @@ def call_result(outcome: Outcome, variables: Mapping[str, str]) -> CallResult:
     return CallResult.ABANDONED
 
 
-class NodeExit(NamedTuple):
-    """One node of one call: entered, then left by ``exit`` toward ``target``.
-
-    ``cause``: for ``cso`` and ``error`` exits, the :class:`CsoReason` it stands for;
-    ``via``: ``dtmf`` or ``speech`` when the caller answered here; ``at``: epoch
-    seconds of the exit. A named tuple, not a dataclass: one is made for every node
-    of every call, and the store writes it as it is.
-    """
-
-    seq: int
-    flow: str
-    node: str
-    exit: Exit
-    target: str
-    cause: str
-    via: str
-    seconds: float
-    at: float
+#: One node exit of one call, as the store writes it: ``(call_id, seq, flow, node, exit,
+#: target, cause, via, seconds, at)``. The call entered ``node`` and left it by ``exit``
+#: (an :class:`Exit`'s value) toward ``target``; ``cause``: for ``cso`` and ``error``
+#: exits, the :class:`CsoReason` it stands for; ``via``: ``dtmf`` or ``speech`` when the
+#: caller answered here; ``at``: epoch seconds of the exit.
+#:
+#: A plain tuple of strings and numbers, made once per node of every call: the garbage
+#: collector stops tracking such a tuple at its first pass (a named tuple, or one holding
+#: an enum member, it tracks until it is freed), and the store writes it as it is.
+NodeExit = tuple[str, int, str, str, str, str, str, str, float, float]
 
 
 class CallWatcher(Protocol):
@@ -124,7 +116,9 @@ class Journey:
     started: float = field(default_factory=time.monotonic)
     #: Epoch seconds at monotonic time 0 (exits are stamped without a second clock read).
     epoch: float = field(default_factory=lambda: time.time() - time.monotonic())
-    exits: list[NodeExit] = field(default_factory=list)
+    #: Exits so far (the next one's ``seq``). The exits themselves are not kept here: the
+    #: store holds them until they are written, a fraction of a second.
+    count: int = 0
     #: The latest event that pointed toward a CSO; an answer given clears it.
     pending: CsoReason | None = None
     #: Set once the call is queued: why.
@@ -132,6 +126,7 @@ class Journey:
 
     def left(
         self,
+        call_id: str,
         flow: str,
         node: str,
         exit: Exit,
@@ -140,17 +135,26 @@ class Journey:
         cause: str = "",
         via: str = "",
     ) -> NodeExit:
-        """Record that the call left ``node`` (entered at monotonic time ``entered``).
+        """The exit of the call from ``node`` (entered at monotonic time ``entered``), as
+        the store writes it.
 
         Runs for every node of every call: positional arguments, one clock read.
         """
-        exits = self.exits
+        seq = self.count
+        self.count = seq + 1
         now = time.monotonic()
-        record = NodeExit(
-            len(exits), flow, node, exit, target, cause, via, now - entered, self.epoch + now
+        return (
+            call_id,
+            seq,
+            flow,
+            node,
+            exit.value,
+            target,
+            cause,
+            via,
+            now - entered,
+            self.epoch + now,
         )
-        exits.append(record)
-        return record
 
     @property
     def seconds(self) -> float:

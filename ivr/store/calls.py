@@ -283,8 +283,8 @@ class CallStore:
         self.kept_pops: dict[str, dict[str, Any]] = {}
         #: True when the store could not be opened: writes are kept until the end.
         self.broken = False
-        #: Node exits not yet written: (call id, exit).
-        self._exits: list[tuple[str, tuple[Any, ...]]] = []
+        #: Node exits not yet written, as rows of ``journeys``.
+        self._exits: list[tuple[Any, ...]] = []
         self._flush_timer: asyncio.TimerHandle | None = None
 
     @property
@@ -340,9 +340,11 @@ class CallStore:
             return False
         conn = self._conn
         try:
-            if len(writes) == 1:
+            if len(writes) == 1 and not writes[0][2]:
                 execute_write(conn, writes[0])
             else:
+                # Several writes, or one over many rows (a flush of node exits): one
+                # transaction, not a commit per row (the connection autocommits).
                 conn.execute("BEGIN")
                 for write in writes:
                     execute_write(conn, write)
@@ -475,13 +477,14 @@ class CallStore:
             self.kept_pops[pop_id] = data
         return pop_id
 
-    def record_exit(self, call_id: str, exit: tuple[Any, ...]) -> None:
-        """Keep one node exit of a call's journey: ``exit`` is ``(seq, flow, node, exit,
-        target, cause, via, seconds, at)`` (an :class:`ivr.engine.journey.NodeExit`).
+    def record_exit(self, exit: tuple[Any, ...]) -> None:
+        """Keep one node exit of a call's journey: ``exit`` is ``(call_id, seq, flow,
+        node, exit, target, cause, via, seconds, at)`` (an
+        :data:`ivr.engine.journey.NodeExit`).
         It is in the file within :data:`EXIT_FLUSH_SECONDS` (all calls' exits in one
         transaction), and at once when the call ends. A crash loses at most that last
         fraction of a second."""
-        self._exits.append((call_id, exit))
+        self._exits.append(exit)
         if self._flush_timer is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -498,7 +501,7 @@ class CallStore:
         if not self._exits:
             return None
         rows, self._exits = self._exits, []
-        return (_INSERT_EXITS, [(call_id, *exit) for call_id, exit in rows], True)
+        return (_INSERT_EXITS, rows, True)
 
     def flush_exits(self) -> None:
         """Write the node exits kept so far, in one transaction."""

@@ -90,9 +90,11 @@ class PgCallStore(CallStore):
             async with asyncio.timeout(WRITE_TIMEOUT):
                 pool = await self._pool_ready()
                 async with pool.connection() as conn:
-                    if len(writes) == 1:
+                    if len(writes) == 1 and not writes[0][2]:
                         await _run(conn, writes[0])
                     else:
+                        # Several writes, or one over many rows: one transaction, not
+                        # a commit per row (the pool's connections autocommit).
                         async with conn.transaction():
                             for write in writes:
                                 await _run(conn, write)

@@ -91,7 +91,14 @@ def test_cli_hold(run_bench: _CliCall) -> None:
     assert result.exit_code == 0, result.output
     assert result.output == "the table\n"
     assert run_bench.args == ("settings", 1000, "menu", 1)
-    assert run_bench.kwargs == {"hold": True, "ramp": None, "prompt_seconds": None, "bare": True}
+    assert run_bench.kwargs == {
+        "hold": True,
+        "ramp": None,
+        "prompt_seconds": None,
+        "bare": True,
+        "prefill": 0,
+        "without_journeys": False,
+    }
 
 
 def test_cli_hold_with_its_knobs(run_bench: _CliCall) -> None:
@@ -100,7 +107,14 @@ def test_cli_hold_with_its_knobs(run_bench: _CliCall) -> None:
     result = CliRunner().invoke(cli_main.cli, argv)
     assert result.exit_code == 0, result.output
     assert run_bench.args == ("settings", 200, "cso", 2)
-    assert run_bench.kwargs == {"hold": True, "ramp": 0.5, "prompt_seconds": 5.0, "bare": False}
+    assert run_bench.kwargs == {
+        "hold": True,
+        "ramp": 0.5,
+        "prompt_seconds": 5.0,
+        "bare": False,
+        "prefill": 0,
+        "without_journeys": False,
+    }
 
 
 def test_cli_plain_defaults(run_bench: _CliCall) -> None:
@@ -110,6 +124,14 @@ def test_cli_plain_defaults(run_bench: _CliCall) -> None:
     assert run_bench.kwargs["hold"] is False
 
 
+def test_cli_without_journeys(run_bench: _CliCall) -> None:
+    argv = ["bench", "agi", "--path", "report", "--rounds", "6", "--without-journeys"]
+    result = CliRunner().invoke(cli_main.cli, argv)
+    assert result.exit_code == 0, result.output
+    assert run_bench.args == ("settings", 500, "report", 6)
+    assert run_bench.kwargs["without_journeys"] is True
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -117,6 +139,7 @@ def test_cli_plain_defaults(run_bench: _CliCall) -> None:
         ["--no-bare"],
         ["--hold", "0"],
         ["--hold", "10", "--ramp", "0"],
+        ["--hold", "10", "--without-journeys"],
     ],
 )
 def test_cli_refuses(run_bench: _CliCall, argv: list[str]) -> None:
@@ -148,7 +171,7 @@ async def test_drive_counts_the_calls_held_at_once() -> None:
     load = agi.Load.make(calls, hold=True, ramp=0.2, prompt_seconds=0.0)
     try:
         results, peak, started = await asyncio.wait_for(
-            agi._drive(port, CallScript(measure=True), load, asyncio.Semaphore(4), "t"), 10
+            agi._drive([port], CallScript(measure=True), load, asyncio.Semaphore(4), "t"), 10
         )
     finally:
         server.close()

@@ -50,6 +50,7 @@ from ivr.agi import variables as var
 from ivr.config import Settings
 from ivr.domain.hours import TABLE as HOURS_TABLE
 from ivr.prompts.catalogue import PromptCatalogue, copy_catalogue
+from ivr.tools.bench import journey_cost
 from ivr.tools.bench.prefill import prefilled
 from ivr.tools.testing.fake_asterisk import CallRecord, CallScript, End, place_call
 from ivr.tuning import tune_allocator
@@ -256,7 +257,7 @@ class SideResult:
 
 @dataclass(frozen=True)
 class _Job:
-    kind: str  # "ivr" or "bare"
+    kind: str  # "ivr", "bare" or journey_cost.KIND (the IVR without journeys)
     settings: Settings
     commands: list[str]
 
@@ -319,7 +320,7 @@ async def _serve(job: _Job) -> None:
                 }
             )
 
-    if job.kind == "ivr":
+    if job.kind != "bare":
         from ivr.app import IvrApp
         from ivr.backends.demo import seed
         from ivr.backends.embedded import EmbeddedDatabase
@@ -328,6 +329,8 @@ async def _serve(job: _Job) -> None:
         from ivr.kit import KIT
         from ivr.store.calls import CallStore
 
+        if job.kind == journey_cost.KIND:
+            journey_cost.switch_journeys_off()
         settings = job.settings
         seed(settings.db_path)
         # Calls already in the store (``--prefill``) are not the bench's.
@@ -462,11 +465,12 @@ class _Round:
 
 
 async def _drive(
-    port: int, script: CallScript, load: Load, gate: asyncio.Semaphore, prefix: str
+    ports: Sequence[int], script: CallScript, load: Load, gate: asyncio.Semaphore, prefix: str
 ) -> tuple[list[CallRecord | BaseException], int, float]:
-    """``load.calls`` calls starting evenly over ``load.ramp`` seconds; their records, the
-    most calls that were open at once (header block sent to connection closed), and
-    the seconds from the first call's header block sent to the last one's.
+    """``load.calls`` calls starting evenly over ``load.ramp`` seconds, to ``ports`` in
+    turn (call ``i`` to ``ports[i % len(ports)]``); their records, the most calls that
+    were open at once (header block sent to connection closed), and the seconds from
+    the first call's header block sent to the last one's.
 
     A ``hold`` load schedules its starts over :data:`HOLD_START_SHARE` of the ramp, so
     the last call's connection and header block fit in it too.
@@ -485,6 +489,7 @@ async def _drive(
             if wait > 0:
                 await asyncio.sleep(wait)
             call = replace(script, uniqueid=f"bench.{prefix}.{index}")
+            port = ports[index % len(ports)]
             tasks.append(asyncio.create_task(place_call(HOST, port, call, open_gate=gate)))
         results = await asyncio.gather(*tasks, return_exceptions=True)
     except BaseException:
@@ -510,9 +515,9 @@ async def _watch_lag(lag: list[float]) -> None:
 class _Side:
     """One server under test: its process, warmed up, measured round by round."""
 
-    def __init__(self, name: str, kind: str, server: _Server, port: int, path: CallerPath):
+    def __init__(self, name: str, job: _Job, server: _Server, port: int, path: CallerPath):
         self.name = name
-        self.kind = kind
+        self.kind = job.kind
         self.path = path
         self._server = server
         self._port = port
@@ -521,6 +526,11 @@ class _Side:
         self.commands: list[str] = []
         self.warm_failed = 0
         self.rounds: list[_Round] = []
+        #: How it was started (for :meth:`restart`), how many processes it has had, and
+        #: the outcomes the earlier ones stored.
+        self._job = job
+        self.starts = 1
+        self._earlier: dict[str, int] = {}
 
     @classmethod
     async def start(
@@ -528,9 +538,10 @@ class _Side:
     ) -> _Side:
         """Start the server process and warm it up; ``commands`` is what the bare one
         replays (the IVR's warm-up gives it)."""
-        server = await _Server.start(_Job(kind, settings, commands))
+        job = _Job(kind, settings, commands)
+        server = await _Server.start(job)
         try:
-            side = cls(name, kind, server, int(await server.hear()), path)
+            side = cls(name, job, server, int(await server.hear()), path)
             warm = await asyncio.gather(
                 *(
                     place_call(
@@ -550,56 +561,50 @@ class _Side:
         side.warm_failed = sum(
             1
             for record in warm
-            if not (_ivr_ok(record, path) if kind == "ivr" else len(record.commands) == expected)
+            if not (_ivr_ok(record, path) if kind != "bare" else len(record.commands) == expected)
         )
         return side
 
     async def measure_round(self, load: Load, round_no: int) -> None:
         """``load.calls`` concurrent calls, the server's CPU counted from the first to the
         last."""
-        script = replace(
-            self._script, measure=True, media_delay=load.prompt_delay, key_delay=load.key_delay
-        )
-        self._server.tell("start")
-        await self._server.hear()
-        lag: list[float] = []
-        watch = asyncio.create_task(_watch_lag(lag))
-        # The load generator's own garbage collection would stall its loop mid-step
-        # (a full collection over a thousand calls' records takes tens of ms); the
-        # servers keep theirs, as in production.
-        gc.collect()
-        gc.disable()
-        mine = resource.getrusage(resource.RUSAGE_SELF)
-        started = time.perf_counter()
-        try:
-            results, peak, within = await _drive(
-                self._port, script, load, self._gate, f"r{round_no}"
-            )
-        finally:
-            watch.cancel()
-            gc.enable()
-        wall = time.perf_counter() - started
-        done = resource.getrusage(resource.RUSAGE_SELF)
-        self._server.tell("stop")
-        cpu = await self._server.hear()
-        driver = done.ru_utime - mine.ru_utime + done.ru_stime - mine.ru_stime
-        self.rounds.append(_Round(results, cpu, peak, wall, within, driver, lag))
+        (round_,) = await measure_together([self], load, f"r{round_no}")
+        self.rounds.append(round_)
+
+    def cpu_per_call(self) -> list[float]:
+        """The server's CPU seconds per call, round by round."""
+        return [(r.cpu["user"] + r.cpu["system"]) / max(len(r.results), 1) for r in self.rounds]
 
     async def finish(self) -> dict[str, int]:
-        """Stop the server; what its database holds (the IVR's outcomes)."""
+        """Stop the server; the outcomes its calls stored (every process's, after a
+        :meth:`restart`)."""
         try:
             self._server.tell("end")
             outcomes: dict[str, int] = await self._server.hear()
         finally:
             await self._server.close()
+        for outcome, count in self._earlier.items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + count
         return outcomes
+
+    async def restart(self) -> None:
+        """Go on in a fresh server process of the same kind on the same store, warmed up
+        again: two processes of the same code can differ in CPU per call by several per
+        cent for as long as they live (memory layout, hash seeds), so a comparison of
+        two sides over many rounds restarts them each round."""
+        self._earlier = await self.finish()
+        job = self._job
+        fresh = await _Side.start(self.name, self.kind, job.settings, job.commands, self.path)
+        self._server, self._port = fresh._server, fresh._port
+        self.warm_failed += fresh.warm_failed
+        self.starts += 1
 
     def result(self, outcomes: dict[str, int], bare_commands: int) -> SideResult:
         """The figures of every round together."""
         results = [r for round_ in self.rounds for r in round_.results]
         calls = len(results)
         records = [r for r in results if isinstance(r, CallRecord)]
-        if self.kind == "ivr":
+        if self.kind != "bare":
             good = [r for r in records if _ivr_ok(r, self.path)]
         else:
             good = [
@@ -612,13 +617,11 @@ class _Side:
         system = sum(round_.cpu["system"] for round_ in self.rounds)
         cpu = user + system
         note = ""
-        if self.kind == "ivr":
+        if self.kind != "bare":
             done = outcomes.get(self.path.outcome, 0)
-            if done != WARMUP_CALLS + len(good):
-                note = (
-                    f"database has {done} {self.path.outcome} calls,"
-                    f" expected {WARMUP_CALLS + len(good)}"
-                )
+            expected = WARMUP_CALLS * self.starts + len(good)
+            if done != expected:
+                note = f"database has {done} {self.path.outcome} calls, expected {expected}"
         if self.warm_failed:
             note = (note + "; " if note else "") + f"{self.warm_failed} warm-up calls failed"
         errors = {type(r).__name__ for r in results if isinstance(r, BaseException)}
@@ -646,6 +649,47 @@ class _Side:
             * 1000,
             note=note,
         )
+
+
+async def measure_together(sides: Sequence[_Side], load: Load, prefix: str) -> list[_Round]:
+    """One round of ``load.calls`` calls, dealt to ``sides`` in turn call by call, every
+    server running at once; each side's round (its calls, its CPU from the first call to
+    the last). Several sides count their CPU over the same seconds of the same machine,
+    so a slow spell falls on each alike: a paired comparison."""
+    first = sides[0]
+    script = replace(
+        first._script, measure=True, media_delay=load.prompt_delay, key_delay=load.key_delay
+    )
+    for side in sides:
+        side._server.tell("start")
+    for side in sides:
+        await side._server.hear()
+    lag: list[float] = []
+    watch = asyncio.create_task(_watch_lag(lag))
+    # The load generator's own garbage collection would stall its loop mid-step (a full
+    # collection over a thousand calls' records takes tens of ms); the servers keep
+    # theirs, as in production.
+    gc.collect()
+    gc.disable()
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    try:
+        results, peak, within = await _drive(
+            [side._port for side in sides], script, load, first._gate, prefix
+        )
+    finally:
+        watch.cancel()
+        gc.enable()
+    wall = time.perf_counter() - started
+    done = resource.getrusage(resource.RUSAGE_SELF)
+    for side in sides:
+        side._server.tell("stop")
+    driver = (done.ru_utime - mine.ru_utime + done.ru_stime - mine.ru_stime) / len(sides)
+    rounds = []
+    for index, side in enumerate(sides):
+        cpu = await side._server.hear()
+        rounds.append(_Round(results[index :: len(sides)], cpu, peak, wall, within, driver, lag))
+    return rounds
 
 
 # -- the whole run ----------------------------------------------------------------------
@@ -846,6 +890,7 @@ async def run_bench(
     prompt_seconds: float | None = None,
     bare: bool = True,
     prefill: int = 0,
+    without_journeys: bool = False,
 ) -> str:
     """Run ``calls`` concurrent calls through the IVR, then through a bare panoramisk
     handler replaying the same commands, ``rounds`` times in turn (so a slow spell of
@@ -856,6 +901,8 @@ async def run_bench(
     ``prompt_seconds`` (None: the mode's default) shape the load, see :meth:`Load.make`.
     ``prefill`` N: the IVR's store holds N past calls first (:mod:`.prefill`; built once
     into :data:`PREFILL_CACHE` and copied), its progress on stderr.
+    ``without_journeys``: a third server, the IVR with its node exits switched off, takes
+    its turn each round, and the journeys' cost is added (:mod:`.journey_cost`).
     """
     load = Load.make(calls, hold=hold, ramp=ramp, prompt_seconds=prompt_seconds)
     if rounds < 1:
@@ -864,6 +911,8 @@ async def run_bench(
         raise ValueError("the bare-handler comparison can only be skipped with --hold")
     if prefill < 0:
         raise ValueError("prefill must be 0 or more calls")
+    if without_journeys and (hold or not bare):
+        raise ValueError("the journeys' cost is measured against the bare handler, not with --hold")
     raise_file_limit(calls)
     caller_path = PATHS[path]
     with tempfile.TemporaryDirectory(prefix="pln123-bench-") as tmp:
@@ -880,31 +929,82 @@ async def run_bench(
         if prefill:
             prefilled(prefill, bench_settings.db_path, PREFILL_CACHE, progress=_progress)
         ivr = await _Side.start("IVR", "ivr", bench_settings, [], caller_path)
+        others: list[_Side] = []
         bare_side: _Side | None = None
+        # --without-journeys: the IVR and the IVR without journeys, each on a store of
+        # its own, taking each round's calls at once (see .journey_cost).
+        pair: list[_Side] = []
         try:
             if bare:
                 bare_side = await _Side.start(
                     "bare panoramisk", "bare", bench_settings, ivr.commands, caller_path
                 )
+                others.append(bare_side)
+            if without_journeys:
+                for name, kind in (("IVR, paired", "ivr"), ("IVR, no journeys", journey_cost.KIND)):
+                    side_settings = bench_settings.model_copy(
+                        update={"db_path": folder / f"{kind}-paired.sqlite3"}
+                    )
+                    if prefill:
+                        prefilled(prefill, side_settings.db_path, PREFILL_CACHE)
+                    pair.append(await _Side.start(name, kind, side_settings, [], caller_path))
+                others += pair
         except BaseException:
-            await ivr.finish()
+            for side in (ivr, *others):
+                await side.finish()
             raise
+        outcomes: dict[str, dict[str, int]] = {}
         try:
             for round_no in range(rounds):
                 await ivr.measure_round(load, round_no)
                 if bare_side is not None:
                     await bare_side.measure_round(load, round_no)
+                if pair:
+                    if round_no:
+                        for side in pair:
+                            await side.restart()
+                    for side, round_ in zip(
+                        pair, await measure_together(pair, load, f"p{round_no}"), strict=True
+                    ):
+                        side.rounds.append(round_)
         finally:
-            outcomes = await ivr.finish()
-            if bare_side is not None:
-                await bare_side.finish()
-    ivr_result = ivr.result(outcomes, len(ivr.commands))
+            for side in (ivr, *others):
+                outcomes[side.name] = await side.finish()
+    ivr_result = ivr.result(outcomes[ivr.name], len(ivr.commands))
     bare_result = None if bare_side is None else bare_side.result({}, len(ivr.commands))
     store = f"store: {prefill:,} past calls (--prefill)\n" if prefill else "store: empty\n"
     if hold:
         return store + _hold_table(ivr_result, bare_result, load, rounds, caller_path)
-    assert bare_result is not None
-    return store + _table(ivr_result, bare_result, load, rounds, caller_path)
+    assert bare_result is not None and bare_side is not None
+    table = _table(ivr_result, bare_result, load, rounds, caller_path)
+    if not pair:
+        return store + table
+    return store + table + "\n\n" + _journey_lines(pair, bare_side, outcomes, len(ivr.commands))
+
+
+def _journey_lines(
+    pair: list[_Side], bare: _Side, outcomes: dict[str, dict[str, int]], commands: int
+) -> str:
+    """The paired rounds' two rows, then the journeys' cost: the pair's difference per
+    call over the bare handler's CPU per call of the same round."""
+    with_them, without = pair
+    lines = [
+        "paired rounds: every call of a round dealt in turn to the IVR and the IVR without"
+        " journeys, serving at once; both started afresh each round",
+    ]
+    for side in pair:
+        result = side.result(outcomes[side.name], commands)
+        lines.append(
+            f"{result.name:<16} {result.calls:>6} {result.failed:>7}"
+            f" {result.cpu_per_call:>11.6f} {result.step_p50_ms:>12.3f}"
+            f" {result.step_p99_ms:>12.3f}"
+        )
+        if result.note:
+            lines.append(f"{result.name}: {result.note}")
+    lines += journey_cost.cost_lines(
+        with_them.cpu_per_call(), without.cpu_per_call(), bare.cpu_per_call()
+    )
+    return "\n".join(lines)
 
 
 def _progress(message: str) -> None:
