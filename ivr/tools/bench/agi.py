@@ -27,6 +27,9 @@ call and how late its loop wakes up (lag p99).
 ``--prefill N`` runs the IVR on a store already holding N past calls
 (:mod:`ivr.tools.bench.prefill`): a full store must not make calls dearer. Only the
 calls recorded after them count in the outcomes the table checks.
+
+``--without-journeys`` adds what recording journeys costs, measured in paired rounds
+of two more servers (:mod:`ivr.tools.bench.journey_cost`).
 """
 
 from __future__ import annotations
@@ -901,8 +904,9 @@ async def run_bench(
     ``prompt_seconds`` (None: the mode's default) shape the load, see :meth:`Load.make`.
     ``prefill`` N: the IVR's store holds N past calls first (:mod:`.prefill`; built once
     into :data:`PREFILL_CACHE` and copied), its progress on stderr.
-    ``without_journeys``: a third server, the IVR with its node exits switched off, takes
-    its turn each round, and the journeys' cost is added (:mod:`.journey_cost`).
+    ``without_journeys``: two more servers, the IVR and the IVR with its node exits
+    switched off, take each round's calls at once in a paired round, started afresh
+    every round, and the journeys' cost is added (:mod:`.journey_cost`).
     """
     load = Load.make(calls, hold=hold, ramp=ramp, prompt_seconds=prompt_seconds)
     if rounds < 1:
