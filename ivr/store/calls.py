@@ -225,6 +225,13 @@ def execute_write(conn: Connection, write: Write) -> None:
         conn.execute(sql, params)
 
 
+def needs_transaction(writes: Sequence[Write]) -> bool:
+    """Whether ``writes`` must run in a transaction of their own: several writes, or one
+    over many rows. The stores' connections autocommit, so such writes would otherwise
+    commit statement by statement (a flush of node exits, row by row)."""
+    return len(writes) > 1 or writes[0][2]
+
+
 def rollback_quietly(conn: Connection) -> None:
     try:
         if conn.in_transaction:
@@ -340,15 +347,13 @@ class CallStore:
             return False
         conn = self._conn
         try:
-            if len(writes) == 1 and not writes[0][2]:
-                execute_write(conn, writes[0])
-            else:
-                # Several writes, or one over many rows (a flush of node exits): one
-                # transaction, not a commit per row (the connection autocommits).
+            if needs_transaction(writes):
                 conn.execute("BEGIN")
                 for write in writes:
                     execute_write(conn, write)
                 conn.execute("COMMIT")
+            else:
+                execute_write(conn, writes[0])
         except sqlite3.Error as exc:
             rollback_quietly(conn)
             if not store_failing(exc):

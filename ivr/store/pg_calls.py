@@ -24,7 +24,14 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from ivr.store.calls import REPLAY_BATCH, CallStore, Write, execute_write, rollback_quietly
+from ivr.store.calls import (
+    REPLAY_BATCH,
+    CallStore,
+    Write,
+    execute_write,
+    needs_transaction,
+    rollback_quietly,
+)
 from ivr.store.dbapi import DatabaseError, describe, store_failing
 from ivr.store.health import LOOP_BUSY_MS
 from ivr.store.postgres import CONNECT_TIMEOUT, PgConnection, pg_sql
@@ -90,14 +97,12 @@ class PgCallStore(CallStore):
             async with asyncio.timeout(WRITE_TIMEOUT):
                 pool = await self._pool_ready()
                 async with pool.connection() as conn:
-                    if len(writes) == 1 and not writes[0][2]:
-                        await _run(conn, writes[0])
-                    else:
-                        # Several writes, or one over many rows: one transaction, not
-                        # a commit per row (the pool's connections autocommit).
+                    if needs_transaction(writes):
                         async with conn.transaction():
                             for write in writes:
                                 await _run(conn, write)
+                    else:
+                        await _run(conn, writes[0])
         except (TimeoutError, psycopg.Error) as exc:
             if isinstance(exc, psycopg.Error) and not store_failing(exc):
                 raise

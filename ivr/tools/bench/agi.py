@@ -722,20 +722,24 @@ def _stub_audio(audio_dir: Path, into: Path) -> Path:
     return into
 
 
+def _row(name: str, calls: str, failed: str, cpu: str, p50: str, p99: str) -> str:
+    """One line of the bench table."""
+    return f"{name:<16} {calls:>6} {failed:>7} {cpu:>11} {p50:>12} {p99:>12}"
+
+
+def _side_row(result: SideResult) -> str:
+    """A server's line of the bench table."""
+    return _row(
+        result.name,
+        str(result.calls),
+        str(result.failed),
+        f"{result.cpu_per_call:.6f}",
+        f"{result.step_p50_ms:.3f}",
+        f"{result.step_p99_ms:.3f}",
+    )
+
+
 def _table(ivr: SideResult, bare: SideResult, load: Load, rounds: int, path: CallerPath) -> str:
-    def row(name: str, calls: str, failed: str, cpu: str, p50: str, p99: str) -> str:
-        return f"{name:<16} {calls:>6} {failed:>7} {cpu:>11} {p50:>12} {p99:>12}"
-
-    def side(result: SideResult) -> str:
-        return row(
-            result.name,
-            str(result.calls),
-            str(result.failed),
-            f"{result.cpu_per_call:.6f}",
-            f"{result.step_p50_ms:.3f}",
-            f"{result.step_p99_ms:.3f}",
-        )
-
     def ratio(a: float, b: float) -> float:
         return a / b if b > 0 else float("inf")
 
@@ -749,10 +753,10 @@ def _table(ivr: SideResult, bare: SideResult, load: Load, rounds: int, path: Cal
         f" wall time: IVR {ivr.wall_seconds:.1f}s, bare {bare.wall_seconds:.1f}s;"
         f" server CPU in user mode: IVR {ivr.user_share:.0%}, bare {bare.user_share:.0%}",
         "",
-        row("", "calls", "failed", "CPU s/call", "step p50 ms", "step p99 ms"),
-        side(ivr),
-        side(bare),
-        row(
+        _row("", "calls", "failed", "CPU s/call", "step p50 ms", "step p99 ms"),
+        _side_row(ivr),
+        _side_row(bare),
+        _row(
             "ratio",
             "",
             "",
@@ -998,11 +1002,7 @@ def _journey_lines(
     ]
     for side in pair:
         result = side.result(outcomes[side.name], commands)
-        lines.append(
-            f"{result.name:<16} {result.calls:>6} {result.failed:>7}"
-            f" {result.cpu_per_call:>11.6f} {result.step_p50_ms:>12.3f}"
-            f" {result.step_p99_ms:>12.3f}"
-        )
+        lines.append(_side_row(result))
         if result.note:
             lines.append(f"{result.name}: {result.note}")
     lines += journey_cost.cost_lines(
